@@ -1,0 +1,721 @@
+//! Evaluating plans against a compiled policy: findings, verdict, next clear start.
+//!
+//! Intervals are half-open: `[a, b)` and `[b, c)` do not overlap.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::bindings::exports::plangate::gate::types::{
+    Context, Decision, Finding, Plan, PlanState, Severity, Verdict, Window,
+};
+use crate::parse::{plan_state_name, plan_type_name, target_type_name};
+use crate::policy::{Kind, Policy, Rule, utc};
+use crate::time::{self, to_utc, with_offset};
+
+/// The rule name of findings about plans the API described badly.
+pub const INVALID_PLAN: &str = "invalid-plan";
+/// The rule name of the finding for a context that cannot be evaluated.
+pub const INVALID_CONTEXT: &str = "invalid-context";
+/// Upper bound on re-evaluations while searching for the next clear start.
+const MAX_SEARCH_STEPS: usize = 100_000;
+
+/// A finding plus the earliest deploy start at which its cause no longer applies
+/// (`None`: not before the plan ends, which cannot be known).
+struct Hit {
+    finding: Finding,
+    clears_at: Option<DateTime<Utc>>,
+}
+
+/// Evaluates `plans` against `policy` for the deploy described by `ctx`.
+pub fn evaluate(policy: &Policy, plans: &[Plan], ctx: &Context) -> Decision {
+    let scope: Vec<&Plan> = plans
+        .iter()
+        .filter(|p| ctx.cluster_id.as_ref().is_none_or(|c| &p.cluster_id == c))
+        .collect();
+    let plans_considered = u32::try_from(scope.len()).unwrap_or(u32::MAX);
+
+    let (Some(start), Some(end)) = (to_utc(&ctx.deploy.start), to_utc(&ctx.deploy.end)) else {
+        return invalid_context(
+            "the deploy window has an out-of-range timestamp",
+            plans_considered,
+        );
+    };
+    if end <= start {
+        return invalid_context(
+            "the deploy window must end after it starts",
+            plans_considered,
+        );
+    }
+    let duration = end - start;
+
+    let mut hits = hits_at(policy, &scope, start, duration);
+    hits.sort_by(|a, b| {
+        rank(b.finding.severity)
+            .cmp(&rank(a.finding.severity))
+            .then_with(|| conflict_start(&a.finding).cmp(&conflict_start(&b.finding)))
+    });
+    let verdict = verdict_of(hits.iter().map(|h| h.finding.severity));
+    let next_clear_start = next_clear_start(policy, &scope, start, duration, &hits, ctx)
+        .map(|t| with_offset(t, ctx.deploy.start.offset_minutes));
+    Decision {
+        verdict,
+        findings: hits.into_iter().map(|h| h.finding).collect(),
+        next_clear_start,
+        plans_considered,
+    }
+}
+
+fn rank(s: Severity) -> u8 {
+    match s {
+        Severity::Info => 0,
+        Severity::Warn => 1,
+        Severity::Deny => 2,
+    }
+}
+
+fn conflict_start(f: &Finding) -> i64 {
+    f.conflict
+        .as_ref()
+        .map_or(i64::MIN, |w| w.start.epoch_seconds)
+}
+
+/// deny if any deny, warn if any warn, else allow.
+fn verdict_of(severities: impl Iterator<Item = Severity>) -> Verdict {
+    match severities.map(rank).max() {
+        Some(2) => Verdict::Deny,
+        Some(1) => Verdict::Warn,
+        _ => Verdict::Allow,
+    }
+}
+
+fn invalid_context(message: &str, plans_considered: u32) -> Decision {
+    Decision {
+        verdict: Verdict::Deny,
+        findings: vec![Finding {
+            rule: INVALID_CONTEXT.into(),
+            severity: Severity::Deny,
+            plan_id: None,
+            cluster_id: None,
+            region: None,
+            plan_type: None,
+            state: None,
+            target_type: None,
+            target_id: None,
+            conflict: None,
+            message: message.into(),
+        }],
+        next_clear_start: None,
+        plans_considered,
+    }
+}
+
+/// The earliest start `>= start` with no deny hit, within the horizon.
+///
+/// At a blocked start `t`, every deny hit stays until its `clears_at`, so no start
+/// before the latest of them can be clear: jump there and evaluate again.
+fn next_clear_start(
+    policy: &Policy,
+    scope: &[&Plan],
+    start: DateTime<Utc>,
+    duration: TimeDelta,
+    first: &[Hit],
+    ctx: &Context,
+) -> Option<DateTime<Utc>> {
+    let horizon = start + TimeDelta::try_seconds(ctx.horizon_seconds.max(0))?;
+    let mut t = start;
+    let mut owned;
+    let mut hits = first;
+    for _ in 0..MAX_SEARCH_STEPS {
+        let mut next = None::<DateTime<Utc>>;
+        for h in hits.iter().filter(|h| h.finding.severity == Severity::Deny) {
+            let c = h.clears_at?;
+            next = Some(next.map_or(c, |n| n.max(c)));
+        }
+        let Some(next) = next else { return Some(t) };
+        // Always move forward, even if a rule reports a clear time that is not later.
+        t = next.max(t + TimeDelta::seconds(1));
+        if t > horizon {
+            return None;
+        }
+        owned = hits_at(policy, scope, t, duration);
+        hits = &owned;
+    }
+    None
+}
+
+/// Every finding for a deploy of `duration` starting at `start`.
+fn hits_at(
+    policy: &Policy,
+    scope: &[&Plan],
+    start: DateTime<Utc>,
+    duration: TimeDelta,
+) -> Vec<Hit> {
+    let end = start + duration;
+    let mut hits = Vec::new();
+    for plan in scope.iter().filter(|p| !p.problems.is_empty()) {
+        hits.push(Hit {
+            finding: plan_finding(
+                INVALID_PLAN,
+                Severity::Deny,
+                plan,
+                None,
+                format!(
+                    "plan {} cannot be placed in time ({}); denying until the API data is fixed",
+                    plan.plan_id,
+                    plan.problems.join("; ")
+                ),
+            ),
+            clears_at: None,
+        });
+    }
+    for rule in &policy.rules {
+        rule_hits(rule, scope, start, end, &mut hits);
+    }
+    hits
+}
+
+fn rule_hits(
+    rule: &Rule,
+    scope: &[&Plan],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    out: &mut Vec<Hit>,
+) {
+    match &rule.kind {
+        Kind::PlanWindow {
+            filter,
+            margin_before,
+            margin_after,
+        } => {
+            for plan in scope
+                .iter()
+                .filter(|p| p.problems.is_empty() && filter.matches(p))
+            {
+                let (Some(ps), Some(pe)) = (&plan.start_time, &plan.end_time) else {
+                    // An active plan we cannot place could be anywhere: fail closed.
+                    out.push(Hit {
+                        finding: plan_finding(
+                            &rule.name,
+                            rule.severity,
+                            plan,
+                            None,
+                            format!(
+                                "{} plan {} ({}) has no {}; it cannot be ruled out",
+                                plan_type_name(&plan.plan_type),
+                                plan.plan_id,
+                                plan_state_name(&plan.state),
+                                if plan.start_time.is_none() {
+                                    "start_time"
+                                } else {
+                                    "end_time"
+                                }
+                            ),
+                        ),
+                        clears_at: None,
+                    });
+                    continue;
+                };
+                let cs = utc(ps) - *margin_before;
+                let ce = utc(pe) + *margin_after;
+                if start < ce && cs < end {
+                    let conflict = Window {
+                        start: with_offset(cs, ps.offset_minutes),
+                        end: with_offset(ce, ps.offset_minutes),
+                    };
+                    let margins = if margin_before.is_zero() && margin_after.is_zero() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (with margins -{}/+{})",
+                            human(*margin_before),
+                            human(*margin_after)
+                        )
+                    };
+                    let unknown = match &plan.state {
+                        PlanState::Other(raw) => {
+                            format!("; its state {raw:?} is unknown and treated as active")
+                        }
+                        _ => String::new(),
+                    };
+                    out.push(Hit {
+                        finding: plan_finding(
+                            &rule.name,
+                            rule.severity,
+                            plan,
+                            Some(conflict),
+                            format!(
+                                "{} plan {} ({}) on {} {} runs {} to {}{}, overlapping the deploy window{}",
+                                plan_type_name(&plan.plan_type),
+                                plan.plan_id,
+                                plan_state_name(&plan.state),
+                                target_type_name(&plan.target_type),
+                                plan.target_id,
+                                time::format(ps),
+                                time::format(pe),
+                                margins,
+                                unknown
+                            ),
+                        ),
+                        clears_at: Some(ce),
+                    });
+                }
+            }
+        }
+        Kind::Executing { filter } => {
+            for plan in scope.iter().filter(|p| filter.matches(p)) {
+                let conflict = match (&plan.start_time, &plan.end_time) {
+                    (Some(s), Some(e)) => Some(Window { start: *s, end: *e }),
+                    _ => None,
+                };
+                out.push(Hit {
+                    finding: plan_finding(
+                        &rule.name,
+                        rule.severity,
+                        plan,
+                        conflict,
+                        format!(
+                            "{} plan {} on {} {} is executing now; deploys wait until it finishes, whatever its scheduled end",
+                            plan_type_name(&plan.plan_type),
+                            plan.plan_id,
+                            target_type_name(&plan.target_type),
+                            plan.target_id
+                        ),
+                    ),
+                    clears_at: None,
+                });
+            }
+        }
+        Kind::RecentFailure { filter, lookback } => {
+            for plan in scope.iter().filter(|p| filter.matches(p)) {
+                let Some(pe) = &plan.end_time else { continue };
+                let failed_end = utc(pe);
+                if failed_end + *lookback > start {
+                    let reason = plan
+                        .state_reason
+                        .as_ref()
+                        .map(|r| format!(": {} {}", r.code, r.message))
+                        .unwrap_or_default();
+                    out.push(Hit {
+                        finding: plan_finding(
+                            &rule.name,
+                            rule.severity,
+                            plan,
+                            None,
+                            format!(
+                                "{} plan {} ended {} at {}{} (within {} before the deploy)",
+                                plan_type_name(&plan.plan_type),
+                                plan.plan_id,
+                                plan_state_name(&plan.state),
+                                time::format(pe),
+                                reason,
+                                human(*lookback)
+                            ),
+                        ),
+                        clears_at: Some(failed_end + *lookback),
+                    });
+                }
+            }
+        }
+        Kind::Exclusion { start: xs, end: xe } => {
+            if start < utc(xe) && utc(xs) < end {
+                out.push(Hit {
+                    finding: Finding {
+                        rule: rule.name.clone(),
+                        severity: rule.severity,
+                        plan_id: None,
+                        cluster_id: None,
+                        region: None,
+                        plan_type: None,
+                        state: None,
+                        target_type: None,
+                        target_id: None,
+                        conflict: Some(Window {
+                            start: *xs,
+                            end: *xe,
+                        }),
+                        message: format!(
+                            "the deploy window overlaps the exclusion period {} to {}",
+                            time::format(xs),
+                            time::format(xe)
+                        ),
+                    },
+                    clears_at: Some(utc(xe)),
+                });
+            }
+        }
+    }
+}
+
+/// A finding about one plan, carrying the plan's identity.
+fn plan_finding(
+    rule: &str,
+    severity: Severity,
+    plan: &Plan,
+    conflict: Option<Window>,
+    message: String,
+) -> Finding {
+    Finding {
+        rule: rule.to_string(),
+        severity,
+        plan_id: Some(plan.plan_id.clone()),
+        cluster_id: Some(plan.cluster_id.clone()),
+        region: plan.region.clone(),
+        plan_type: Some(plan.plan_type.clone()),
+        state: Some(plan.state.clone()),
+        target_type: Some(plan.target_type.clone()),
+        target_id: Some(plan.target_id.clone()),
+        conflict,
+        message,
+    }
+}
+
+/// `1h30m`-style rendering of a duration.
+pub fn human(d: TimeDelta) -> String {
+    let secs = d.num_seconds();
+    if secs == 0 {
+        return "0s".into();
+    }
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_response;
+    use crate::policy::{DEFAULT_POLICY, compile};
+    use crate::time::parse_rfc3339;
+
+    const SAMPLE: &str = include_str!("../../tests/fixtures/seed-sample-response.json");
+    const MIXED: &str = include_str!("../../tests/fixtures/region-mixed-response.json");
+
+    fn ctx(at: &str, minutes: i64, cluster: Option<&str>) -> Context {
+        let start = parse_rfc3339(at).unwrap();
+        let end = with_offset(
+            to_utc(&start).unwrap() + TimeDelta::minutes(minutes),
+            start.offset_minutes,
+        );
+        Context {
+            deploy: Window { start, end },
+            cluster_id: cluster.map(str::to_string),
+            horizon_seconds: 14 * 24 * 3600,
+        }
+    }
+
+    fn run(body: &str, at: &str, minutes: i64, cluster: Option<&str>) -> Decision {
+        let policy = compile(DEFAULT_POLICY).unwrap();
+        evaluate(
+            &policy,
+            &parse_response(body).unwrap(),
+            &ctx(at, minutes, cluster),
+        )
+    }
+
+    fn rules(d: &Decision) -> Vec<(String, String)> {
+        d.findings
+            .iter()
+            .map(|f| (f.rule.clone(), f.plan_id.clone().unwrap_or_default()))
+            .collect()
+    }
+
+    fn next(d: &Decision) -> Option<String> {
+        d.next_clear_start.as_ref().map(time::format)
+    }
+
+    /// One plan of the given type/state/window, on cluster c1.
+    fn plan_body(ty: &str, state: &str, start: &str, end: &str) -> String {
+        format!(
+            r#"{{"plans":[{{"plan_id":"P-1","cluster_id":"c1","state":"{state}","type":"{ty}",
+            "target_type":"cluster","target_id":"c1","start_time":"{start}","end_time":"{end}"}}]}}"#
+        )
+    }
+
+    const MASTER: &str = "CLUSTER_UPGRADE_MASTER";
+
+    #[test]
+    fn sample_is_denied_by_the_master_upgrade_with_margins() {
+        let d = run(SAMPLE, "2023-11-22T15:00:00+08:00", 60, None);
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert_eq!(
+            rules(&d),
+            [("master-upgrade".into(), "P-655c9c127e0e6603ef00****".into())]
+        );
+        let w = d.findings[0].conflict.as_ref().unwrap();
+        assert_eq!(time::format(&w.start), "2023-11-22T14:48:00+08:00");
+        assert_eq!(time::format(&w.end), "2023-11-22T18:30:00+08:00");
+        assert_eq!(next(&d).as_deref(), Some("2023-11-22T18:30:00+08:00"));
+        assert_eq!(d.plans_considered, 1);
+    }
+
+    #[test]
+    fn touching_the_margin_on_either_side_does_not_overlap() {
+        let body = plan_body(
+            MASTER,
+            "Scheduled",
+            "2026-12-03T12:00:00Z",
+            "2026-12-03T14:00:00Z",
+        );
+        // Deploy [10:30, 11:30) ends exactly where [11:30, 14:30) starts.
+        let d = run(&body, "2026-12-03T10:30:00Z", 60, None);
+        assert_eq!(d.verdict, Verdict::Allow);
+        assert!(d.findings.is_empty());
+        assert_eq!(next(&d).as_deref(), Some("2026-12-03T10:30:00+00:00"));
+        // Deploy starting exactly at 14:30 touches the end.
+        let d = run(&body, "2026-12-03T14:30:00Z", 60, None);
+        assert_eq!(d.verdict, Verdict::Allow);
+    }
+
+    #[test]
+    fn one_second_of_overlap_on_either_side_denies() {
+        let body = plan_body(
+            MASTER,
+            "Scheduled",
+            "2026-12-03T12:00:00Z",
+            "2026-12-03T14:00:00Z",
+        );
+        let d = run(&body, "2026-12-03T10:30:01Z", 60, None);
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert_eq!(next(&d).as_deref(), Some("2026-12-03T14:30:00+00:00"));
+        let d = run(&body, "2026-12-03T14:29:59Z", 60, None);
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert_eq!(next(&d).as_deref(), Some("2026-12-03T14:30:00+00:00"));
+    }
+
+    #[test]
+    fn other_types_warn_without_margins() {
+        let body = plan_body(
+            "CVE_FIX",
+            "Scheduled",
+            "2026-12-03T12:00:00Z",
+            "2026-12-03T14:00:00Z",
+        );
+        // Within the 30 minutes a master upgrade would get, but a CVE fix has none.
+        assert_eq!(
+            run(&body, "2026-12-03T11:00:00Z", 60, None).verdict,
+            Verdict::Allow
+        );
+        assert_eq!(
+            run(&body, "2026-12-03T14:00:00Z", 60, None).verdict,
+            Verdict::Allow
+        );
+        let d = run(&body, "2026-12-03T13:59:59Z", 60, None);
+        assert_eq!(d.verdict, Verdict::Warn);
+        assert_eq!(rules(&d), [("maintenance".into(), "P-1".into())]);
+        // A warn does not block, so the next clear start is the requested start.
+        assert_eq!(next(&d).as_deref(), Some("2026-12-03T13:59:59+00:00"));
+    }
+
+    #[test]
+    fn unknown_types_warn_and_unknown_states_count_as_active() {
+        let body = plan_body(
+            "RUNTIME_MIGRATION",
+            "Scheduled",
+            "2026-12-03T12:00:00Z",
+            "2026-12-03T14:00:00Z",
+        );
+        assert_eq!(
+            run(&body, "2026-12-03T13:00:00Z", 60, None).verdict,
+            Verdict::Warn
+        );
+        let body = plan_body(
+            MASTER,
+            "Paused",
+            "2026-12-03T12:00:00Z",
+            "2026-12-03T14:00:00Z",
+        );
+        let d = run(&body, "2026-12-03T13:00:00Z", 60, None);
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert!(
+            d.findings[0].message.contains("\"Paused\" is unknown"),
+            "{}",
+            d.findings[0].message
+        );
+    }
+
+    #[test]
+    fn terminal_states_never_block() {
+        for state in ["Canceled", "Executed", "Failed", "ValidatingFailed"] {
+            let body = plan_body(
+                MASTER,
+                state,
+                "2026-12-03T12:00:00Z",
+                "2026-12-03T14:00:00Z",
+            );
+            let d = run(&body, "2026-12-03T13:00:00Z", 60, None);
+            assert_eq!(d.verdict, Verdict::Allow, "{state}");
+            assert!(d.findings.is_empty(), "{state}");
+        }
+    }
+
+    #[test]
+    fn executing_long_past_its_end_still_denies_and_never_clears() {
+        let body = plan_body(
+            "KUBELET_UPGRADE",
+            "Executing",
+            "2026-11-01T00:00:00Z",
+            "2026-11-01T02:00:00Z",
+        );
+        let d = run(&body, "2026-12-03T13:00:00Z", 60, None);
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert_eq!(rules(&d), [("executing".into(), "P-1".into())]);
+        assert_eq!(d.next_clear_start, None);
+    }
+
+    #[test]
+    fn mixed_region_cluster_filter_and_region_wide() {
+        // Cluster c8f3...: master upgrade 14:00-17:00+08 (Scheduled) and an Executing CVE fix.
+        let c8 = "c8f3a1b2c3d4e5f60718293a4b5c6d7e8";
+        let d = run(MIXED, "2026-12-03T10:00:00+08:00", 60, Some(c8));
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert_eq!(
+            rules(&d),
+            [("executing".into(), "P-6750a1c2e3f4a5b6c7d80003".into())]
+        );
+        assert_eq!(d.next_clear_start, None);
+        assert_eq!(d.plans_considered, 4);
+
+        // Cluster c123...: canceled master upgrade, failed/executed plans, addon upgrade 19-20.
+        let c1 = "c1234567890abcdef1234567890abcdef";
+        let d = run(MIXED, "2026-12-03T16:00:00+08:00", 60, Some(c1));
+        assert_eq!(d.verdict, Verdict::Allow);
+        assert_eq!(d.plans_considered, 4);
+        let d = run(MIXED, "2026-12-03T18:30:00+08:00", 60, Some(c1));
+        assert_eq!(d.verdict, Verdict::Warn);
+        assert_eq!(
+            rules(&d),
+            [("maintenance".into(), "P-6750a1c2e3f4a5b6c7d80006".into())]
+        );
+
+        // Region-wide sees every cluster's plans.
+        let d = run(MIXED, "2026-12-03T14:30:00+08:00", 60, None);
+        assert_eq!(d.plans_considered, 8);
+        let mut names = rules(&d);
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                ("executing".into(), "P-6750a1c2e3f4a5b6c7d80003".into()),
+                ("master-upgrade".into(), "P-6750a1c2e3f4a5b6c7d80001".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_cluster_has_no_plans_and_is_allowed() {
+        let d = run(MIXED, "2026-12-03T10:00:00+08:00", 60, Some("c-none"));
+        assert_eq!(d.verdict, Verdict::Allow);
+        assert_eq!(d.plans_considered, 0);
+    }
+
+    #[test]
+    fn next_clear_start_chains_through_adjacent_plans() {
+        let body = r#"{"plans":[
+          {"plan_id":"A","cluster_id":"c1","state":"Scheduled","type":"CLUSTER_UPGRADE_MASTER","start_time":"2026-12-03T12:00:00Z","end_time":"2026-12-03T13:00:00Z"},
+          {"plan_id":"B","cluster_id":"c1","state":"Scheduled","type":"CLUSTER_UPGRADE_MASTER","start_time":"2026-12-03T14:00:00Z","end_time":"2026-12-03T15:00:00Z"}]}"#;
+        // A clears at 13:30, but [13:30, 14:30) hits B's margin [13:30, 15:30).
+        let d = run(body, "2026-12-03T12:00:00Z", 60, None);
+        assert_eq!(next(&d).as_deref(), Some("2026-12-03T15:30:00+00:00"));
+        // A 30-minute deploy fits nowhere between A and B either: [13:30,14:00) touches B's margin start.
+        let d = run(body, "2026-12-03T12:00:00Z", 30, None);
+        assert_eq!(next(&d).as_deref(), Some("2026-12-03T15:30:00+00:00"));
+    }
+
+    #[test]
+    fn next_clear_start_beyond_the_horizon_is_none() {
+        let body = plan_body(
+            MASTER,
+            "Scheduled",
+            "2026-12-03T12:00:00Z",
+            "2026-12-30T12:00:00Z",
+        );
+        let d = run(&body, "2026-12-03T12:00:00Z", 60, None);
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert_eq!(d.next_clear_start, None);
+    }
+
+    #[test]
+    fn plan_problems_deny_naming_the_plan() {
+        let body = r#"{"plans":[{"plan_id":"P-bad","cluster_id":"c1","state":"Scheduled","type":"CVE_FIX",
+            "start_time":"2026-12-03T12:00:00","end_time":"2026-12-03T13:00:00Z"}]}"#;
+        let d = run(body, "2027-01-01T00:00:00Z", 60, None);
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert_eq!(rules(&d), [("invalid-plan".into(), "P-bad".into())]);
+        assert!(
+            d.findings[0].message.contains("no UTC offset"),
+            "{}",
+            d.findings[0].message
+        );
+        assert_eq!(d.next_clear_start, None);
+        // ... but only for the cluster it belongs to.
+        let d = run(body, "2027-01-01T00:00:00Z", 60, Some("c2"));
+        assert_eq!(d.verdict, Verdict::Allow);
+    }
+
+    #[test]
+    fn active_plans_without_times_fail_closed() {
+        let body = r#"{"plans":[{"plan_id":"P-x","cluster_id":"c1","state":"Scheduled","type":"CLUSTER_UPGRADE_MASTER","start_time":"2026-12-03T12:00:00Z"}]}"#;
+        let d = run(body, "2027-01-01T00:00:00Z", 60, None);
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert!(d.findings[0].message.contains("has no end_time"));
+    }
+
+    #[test]
+    fn exclusions_and_recent_failures() {
+        let policy = compile(
+            r#"version = 1
+[[rule]]
+kind = "exclusion"
+name = "launch-day"
+start = "2026-12-24T00:00:00+08:00"
+end = "2026-12-27T00:00:00+08:00"
+[[rule]]
+kind = "recent-failure"
+lookback = "24h"
+"#,
+        )
+        .unwrap();
+        let d = evaluate(&policy, &[], &ctx("2026-12-26T23:00:00+08:00", 60, None));
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert_eq!(d.findings[0].rule, "launch-day");
+        assert_eq!(next(&d).as_deref(), Some("2026-12-27T00:00:00+08:00"));
+        let d = evaluate(&policy, &[], &ctx("2026-12-23T23:00:00+08:00", 60, None));
+        assert_eq!(d.verdict, Verdict::Allow, "touching the exclusion start");
+
+        let body = plan_body(
+            "KUBELET_UPGRADE",
+            "Failed",
+            "2026-12-02T10:00:00Z",
+            "2026-12-02T12:00:00Z",
+        );
+        let plans = parse_response(&body).unwrap();
+        let d = evaluate(&policy, &plans, &ctx("2026-12-03T11:59:59Z", 60, None));
+        assert_eq!(d.verdict, Verdict::Warn);
+        assert_eq!(d.findings[0].rule, "recent-failure");
+        let d = evaluate(&policy, &plans, &ctx("2026-12-03T12:00:00Z", 60, None));
+        assert_eq!(d.verdict, Verdict::Allow);
+    }
+
+    #[test]
+    fn invalid_contexts_deny() {
+        let policy = compile(DEFAULT_POLICY).unwrap();
+        let d = evaluate(&policy, &[], &ctx("2026-12-03T12:00:00Z", 0, None));
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert_eq!(d.findings[0].rule, INVALID_CONTEXT);
+    }
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human(TimeDelta::minutes(30)), "30m");
+        assert_eq!(human(TimeDelta::minutes(90)), "1h30m");
+        assert_eq!(human(TimeDelta::seconds(3601)), "1h1s");
+    }
+}

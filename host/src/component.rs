@@ -1,0 +1,235 @@
+//! Running the gate component in wasmtime: one compiled component per process,
+//! a fresh `Store` with a memory cap and an epoch deadline for every evaluation.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
+
+/// Host-side types and call stubs generated from `wit/plangate.wit`.
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "gate",
+    });
+}
+
+pub use bindings::exports::plangate::gate::plans::ParseError;
+pub use bindings::exports::plangate::gate::policy::PolicyError;
+pub use bindings::exports::plangate::gate::types::{
+    Context, Decision, Finding, Plan, PlanState, PlanType, Severity, TargetType, Timestamp,
+    Verdict, Window,
+};
+
+/// The gate component, built from `guest/` by `build.rs`.
+pub const GATE_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/plangate-gate.wasm"));
+
+/// Resource limits for one evaluation.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest linear memory the component may grow to.
+    pub memory_bytes: usize,
+    /// Wall-clock budget for one store's calls.
+    pub time: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_bytes: 256 << 20,
+            time: Duration::from_secs(10),
+        }
+    }
+}
+
+/// How often the epoch advances; the deadline is counted in these ticks.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Per-store host state: only the limiter.
+struct State {
+    limits: StoreLimits,
+}
+
+/// A loaded gate component, ready to evaluate.
+pub struct Gate {
+    engine: Engine,
+    component: Component,
+    linker: Linker<State>,
+    limits: Limits,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Gate {
+    /// Compiles the embedded gate component.
+    pub fn load(limits: Limits) -> Result<Self> {
+        Self::from_bytes(GATE_COMPONENT, limits)
+    }
+
+    /// Compiles a gate component from its bytes.
+    pub fn from_bytes(bytes: &[u8], limits: Limits) -> Result<Self> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config)
+            .map_err(anyhow::Error::from)
+            .context("cannot create the wasmtime engine")?;
+        let component = Component::new(&engine, bytes)
+            .map_err(anyhow::Error::from)
+            .context("cannot compile the gate component")?;
+        let linker = Linker::new(&engine);
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        {
+            let engine = engine.clone();
+            let stop = ticker_stop.clone();
+            std::thread::Builder::new()
+                .name("plangate-epoch".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(TICK);
+                        engine.increment_epoch();
+                    }
+                })
+                .context("cannot start the epoch ticker thread")?;
+        }
+        Ok(Gate {
+            engine,
+            component,
+            linker,
+            limits,
+            ticker_stop,
+        })
+    }
+
+    /// A fresh instance in a fresh store with this gate's limits.
+    pub fn session(&self) -> Result<Session> {
+        let mut store = Store::new(
+            &self.engine,
+            State {
+                limits: StoreLimitsBuilder::new()
+                    .memory_size(self.limits.memory_bytes)
+                    .instances(4)
+                    .tables(16)
+                    .memories(4)
+                    .trap_on_grow_failure(true)
+                    .build(),
+            },
+        );
+        store.limiter(|s| &mut s.limits);
+        let ticks = (self.limits.time.as_millis() / TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        let bindings = bindings::Gate::instantiate(&mut store, &self.component, &self.linker)
+            .map_err(|e| self.explain(e, "instantiating the gate component"))?;
+        Ok(Session {
+            store,
+            bindings,
+            limits: self.limits,
+        })
+    }
+
+    fn explain(&self, e: wasmtime::Error, what: &str) -> anyhow::Error {
+        explain(e, what, self.limits)
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Names a trap or limit hit so the user knows what happened.
+fn explain(e: wasmtime::Error, what: &str, limits: Limits) -> anyhow::Error {
+    if let Some(trap) = e.downcast_ref::<Trap>() {
+        return match trap {
+            Trap::Interrupt => anyhow!(
+                "the gate component ran out of time while {what} (limit {:?})",
+                limits.time
+            ),
+            Trap::AllocationTooLarge => anyhow!(
+                "the gate component hit its memory limit while {what} (limit {} MiB)",
+                limits.memory_bytes >> 20
+            ),
+            other => anyhow!("the gate component trapped while {what}: {other}"),
+        };
+    }
+    let text = format!("{e:#}");
+    if text.contains("memory") && (text.contains("grow") || text.contains("limit")) {
+        return anyhow!(
+            "the gate component hit its memory limit while {what} (limit {} MiB): {text}",
+            limits.memory_bytes >> 20
+        );
+    }
+    anyhow::Error::from(e).context(format!("the gate component failed while {what}"))
+}
+
+/// One fresh store and instance: parse, compile and evaluate in it.
+pub struct Session {
+    store: Store<State>,
+    bindings: bindings::Gate,
+    limits: Limits,
+}
+
+impl Session {
+    /// The largest body the component accepts.
+    pub fn max_body_bytes(&mut self) -> Result<u64> {
+        self.bindings
+            .plangate_gate_plans()
+            .call_max_body_bytes(&mut self.store)
+            .map_err(|e| explain(e, "reading the body size limit", self.limits))
+    }
+
+    /// Parses a response body into plans.
+    pub fn parse_response(&mut self, body: &str) -> Result<Result<Vec<Plan>, ParseError>> {
+        self.bindings
+            .plangate_gate_plans()
+            .call_parse_response(&mut self.store, body)
+            .map_err(|e| explain(e, "parsing the response", self.limits))
+    }
+
+    /// The default policy document.
+    pub fn default_policy(&mut self) -> Result<String> {
+        self.bindings
+            .plangate_gate_policy()
+            .call_default_policy(&mut self.store)
+            .map_err(|e| explain(e, "reading the default policy", self.limits))
+    }
+
+    /// Compiles `doc` and returns its rule names, or the policy error.
+    pub fn check_policy(&mut self, doc: &str) -> Result<Result<Vec<String>, PolicyError>> {
+        let engine = self.bindings.plangate_gate_policy().engine();
+        let compiled = engine
+            .call_compile(&mut self.store, doc)
+            .map_err(|e| explain(e, "compiling the policy", self.limits))?;
+        let handle = match compiled {
+            Ok(h) => h,
+            Err(e) => return Ok(Err(e)),
+        };
+        let names = engine
+            .call_rule_names(&mut self.store, handle)
+            .map_err(|e| explain(e, "listing the policy's rules", self.limits))?;
+        Ok(Ok(names))
+    }
+
+    /// Compiles `doc` and evaluates `plans` in `ctx` with it.
+    pub fn evaluate(
+        &mut self,
+        doc: &str,
+        plans: &[Plan],
+        ctx: &Context,
+    ) -> Result<Result<Decision, PolicyError>> {
+        let engine = self.bindings.plangate_gate_policy().engine();
+        let compiled = engine
+            .call_compile(&mut self.store, doc)
+            .map_err(|e| explain(e, "compiling the policy", self.limits))?;
+        let handle = match compiled {
+            Ok(h) => h,
+            Err(e) => return Ok(Err(e)),
+        };
+        let decision = engine
+            .call_evaluate(&mut self.store, handle, plans, ctx)
+            .map_err(|e| explain(e, "evaluating the policy", self.limits))?;
+        Ok(Ok(decision))
+    }
+}

@@ -1,0 +1,6 @@
+//! End-to-end tests: the real `plangate` binary with the real component.
+//! One integration test binary, one module per area.
+
+mod check;
+mod component;
+mod support;
