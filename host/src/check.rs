@@ -7,8 +7,9 @@ use anyhow::{Context as _, Result, anyhow};
 use chrono::Utc;
 use serde_json::json;
 
+use crate::ack::{self, Fetched};
 use crate::cli::{CheckArgs, ColorChoice, Format};
-use crate::component::{Context, Decision, Gate, Limits, Verdict, Window};
+use crate::component::{Context, Decision, Gate, Limits, Plan, Verdict, Window};
 use crate::error::{Exit, Undecided, hinted, render as render_error};
 use crate::render::{Palette, Request, json_report, text_report};
 use crate::times::{parse_at, parse_duration, to_timestamp};
@@ -80,7 +81,7 @@ fn palette(choice: ColorChoice) -> Palette {
 /// Everything up to the decision; errors say whether the plans or the setup failed.
 pub fn decide(args: &CheckArgs) -> Result<(Request, Decision), Undecided> {
     let setup = Undecided::Setup;
-    validate_region(&args.region).map_err(setup)?;
+    let regions = parse_regions(&args.region).map_err(setup)?;
     let at = parse_at(&args.at, Utc::now())
         .context("invalid --at")
         .map_err(setup)?;
@@ -108,33 +109,37 @@ pub fn decide(args: &CheckArgs) -> Result<(Request, Decision), Undecided> {
         return Err(setup(policy_error(&policy_name, &e.message)));
     }
 
-    let Some(response) = &args.response else {
-        return Err(setup(hinted(
-            "no plans to check: fetching from ACK is not available in this build",
-            "pass --response FILE with a saved ListOperationPlansForRegion body (or - for stdin)",
-        )));
-    };
     let limit = session.max_body_bytes().map_err(setup)?;
-    let body = read_response(response, limit).map_err(Undecided::Plans)?;
-    let mut plans = match session.parse_response(&body).map_err(setup)? {
-        Ok(plans) => plans,
-        Err(e) => {
-            let at = match (e.line, e.column) {
-                (Some(l), Some(c)) => format!(" (line {l}, column {c})"),
-                _ => String::new(),
-            };
-            return Err(Undecided::Plans(hinted(
-                format!(
-                    "{} is not a usable ListOperationPlansForRegion response: {}{at}",
-                    describe(response),
-                    e.message
-                ),
-                "the gate cannot decide on a response it cannot read; check the file or the API call that produced it",
-            )));
+    let bodies = load_bodies(args, &regions, limit)?;
+    let mut plans: Vec<Plan> = Vec::new();
+    for fetched in bodies {
+        let parsed = match session.parse_response(&fetched.body).map_err(setup)? {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                let at = match (e.line, e.column) {
+                    (Some(l), Some(c)) => format!(" (line {l}, column {c})"),
+                    _ => String::new(),
+                };
+                return Err(Undecided::Plans(hinted(
+                    format!(
+                        "{} is not a usable ListOperationPlansForRegion response: {}{at}",
+                        fetched.label, e.message
+                    ),
+                    "the gate cannot decide on a response it cannot read; check the file or the API call that produced it",
+                )));
+            }
+        };
+        // Several queries per region can return the same plan: keep the first copy.
+        for mut p in parsed {
+            if plans
+                .iter()
+                .any(|q| q.plan_id == p.plan_id && q.region.as_deref() == Some(&fetched.region))
+            {
+                continue;
+            }
+            p.region = Some(fetched.region.clone());
+            plans.push(p);
         }
-    };
-    for p in &mut plans {
-        p.region = Some(args.region.clone());
     }
 
     let deploy = Window {
@@ -151,7 +156,7 @@ pub fn decide(args: &CheckArgs) -> Result<(Request, Decision), Undecided> {
         Err(e) => return Err(setup(policy_error(&policy_name, &e.message))),
     };
     let req = Request {
-        regions: vec![args.region.clone()],
+        regions,
         cluster: args.cluster.clone(),
         deploy,
         policy: policy_name,
@@ -165,6 +170,49 @@ fn policy_error(name: &str, message: &str) -> anyhow::Error {
         format!("policy {name} is invalid: {message}"),
         "`plangate policy default` prints a valid policy to start from",
     )
+}
+
+/// Where the plans come from: the `--response` file, or ACK itself.
+fn load_bodies(
+    args: &CheckArgs,
+    regions: &[String],
+    limit: u64,
+) -> Result<Vec<Fetched>, Undecided> {
+    match &args.response {
+        Some(path) => {
+            if regions.len() != 1 {
+                return Err(Undecided::Setup(hinted(
+                    "--response holds one region's plans, but several regions were given",
+                    "pass one --region with --response, or drop --response to fetch every region",
+                )));
+            }
+            let body = read_response(path, limit).map_err(Undecided::Plans)?;
+            Ok(vec![Fetched {
+                region: regions[0].clone(),
+                label: describe(path),
+                body,
+            }])
+        }
+        None => ack::fetch(regions, args.cluster.as_deref(), &args.fetch).map_err(|e| {
+            if e.chain().any(|c| c.is::<ack::ConfigError>()) {
+                Undecided::Setup(e)
+            } else {
+                Undecided::Plans(e)
+            }
+        }),
+    }
+}
+
+/// Splits `--region a,b` and checks each id; duplicates are dropped.
+fn parse_regions(raw: &str) -> Result<Vec<String>> {
+    let mut regions: Vec<String> = Vec::new();
+    for r in raw.split(',').map(str::trim) {
+        validate_region(r)?;
+        if !regions.iter().any(|x| x == r) {
+            regions.push(r.to_string());
+        }
+    }
+    Ok(regions)
 }
 
 /// Region ids are lowercase letters, digits and dashes (they become part of a host name).

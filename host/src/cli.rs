@@ -63,8 +63,8 @@ pub enum ColorChoice {
 /// Flags of `plangate check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The ACK region, e.g. cn-beijing.
-    #[arg(long, value_name = "REGION")]
+    /// The ACK region, e.g. cn-beijing; several as cn-beijing,cn-shanghai.
+    #[arg(long, value_name = "REGION[,REGION...]")]
     pub region: String,
     /// Only consider plans of this cluster (default: every cluster of the region).
     #[arg(long, value_name = "CLUSTER_ID")]
@@ -93,4 +93,7 @@ pub struct CheckArgs {
     /// If the plans cannot be read or fetched, allow the deploy (exit 0) and say so loudly.
     #[arg(long)]
     pub fail_open: bool,
+    /// Fetching from ACK (used when --response is not given).
+    #[command(flatten)]
+    pub fetch: crate::ack::FetchArgs,
 }

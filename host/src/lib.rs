@@ -4,6 +4,7 @@
 //! crate runs it in wasmtime ([`component`]), reads flags ([`cli`]), orchestrates a
 //! check ([`check`]) and renders decisions ([`render`]).
 
+pub mod ack;
 pub mod check;
 pub mod cli;
 pub mod component;
