@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Decide whether a deploy may start: allow (exit 0), deny (exit 1) or could not decide (exit 2).
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Show or validate policy documents.
     #[command(subcommand)]
     Policy(PolicyCommand),
