@@ -1,6 +1,17 @@
 //! Evaluating plans against a compiled policy: findings, verdict, next clear start.
 //!
 //! Intervals are half-open: `[a, b)` and `[b, c)` do not overlap.
+//!
+//! Recurring rules (see [`crate::recurring`] for how occurrences are placed):
+//! - a `freeze` rule gives one finding when the deploy window overlaps any of its
+//!   occurrences: `conflict` is the earliest overlapping occurrence, written with
+//!   the zone's offset at its start, and it clears at the first start from which a
+//!   deploy of the same length overlaps none of its occurrences;
+//! - when a policy has `allow-window` rules, a deploy window that does not lie
+//!   inside one occurrence of one of them gets one deny finding named
+//!   [`ALLOW_WINDOW`]; it clears at the earliest occurrence start, at or after the
+//!   deploy start and within the horizon, of any allow window long enough for the
+//!   deploy. A freeze (or any other deny) still denies inside an allow window.
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -9,12 +20,15 @@ use crate::bindings::exports::plangate::gate::types::{
 };
 use crate::parse::{plan_state_name, plan_type_name, target_type_name};
 use crate::policy::{Kind, Policy, Rule, utc};
+use crate::recurring::{AllowCheck, FreezeCheck, LocalStart, Occurrence};
 use crate::time::{self, to_utc, with_offset};
 
 /// The rule name of findings about plans the API described badly.
 pub const INVALID_PLAN: &str = "invalid-plan";
 /// The rule name of the finding for a context that cannot be evaluated.
 pub const INVALID_CONTEXT: &str = "invalid-context";
+/// The rule name of the finding for a deploy outside every allow window.
+pub const ALLOW_WINDOW: &str = "allow-window";
 /// Upper bound on re-evaluations while searching for the next clear start.
 const MAX_SEARCH_STEPS: usize = 100_000;
 
@@ -46,8 +60,12 @@ pub fn evaluate(policy: &Policy, plans: &[Plan], ctx: &Context) -> Decision {
         );
     }
     let duration = end - start;
+    // Searches for allow-window occurrences stop here.
+    let limit = TimeDelta::try_seconds(ctx.horizon_seconds.max(0))
+        .and_then(|h| start.checked_add_signed(h))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
 
-    let mut hits = hits_at(policy, &scope, start, duration);
+    let mut hits = hits_at(policy, &scope, start, duration, limit);
     hits.sort_by(|a, b| {
         rank(b.finding.severity)
             .cmp(&rank(a.finding.severity))
@@ -120,7 +138,9 @@ fn next_clear_start(
     first: &[Hit],
     ctx: &Context,
 ) -> Option<DateTime<Utc>> {
-    let horizon = start + TimeDelta::try_seconds(ctx.horizon_seconds.max(0))?;
+    let horizon = start
+        .checked_add_signed(TimeDelta::try_seconds(ctx.horizon_seconds.max(0))?)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
     let mut t = start;
     let mut owned;
     let mut hits = first;
@@ -132,22 +152,24 @@ fn next_clear_start(
         }
         let Some(next) = next else { return Some(t) };
         // Always move forward, even if a rule reports a clear time that is not later.
-        t = next.max(t + TimeDelta::seconds(1));
-        if t > horizon {
+        t = next.max(t.checked_add_signed(TimeDelta::seconds(1))?);
+        if t > horizon || t.checked_add_signed(duration).is_none() {
             return None;
         }
-        owned = hits_at(policy, scope, t, duration);
+        owned = hits_at(policy, scope, t, duration, horizon);
         hits = &owned;
     }
     None
 }
 
-/// Every finding for a deploy of `duration` starting at `start`.
+/// Every finding for a deploy of `duration` starting at `start`; searches for the
+/// next allow-window occurrence stop at `limit`.
 fn hits_at(
     policy: &Policy,
     scope: &[&Plan],
     start: DateTime<Utc>,
     duration: TimeDelta,
+    limit: DateTime<Utc>,
 ) -> Vec<Hit> {
     let end = start + duration;
     let mut hits = Vec::new();
@@ -168,9 +190,100 @@ fn hits_at(
         });
     }
     for rule in &policy.rules {
-        rule_hits(rule, scope, start, end, &mut hits);
+        rule_hits(rule, scope, start, end, limit, &mut hits);
     }
+    hits.extend(allow_window_hit(policy, start, end, limit));
     hits
+}
+
+/// The deny hit for a deploy window outside every allow window, if the policy has
+/// allow windows and none holds it.
+fn allow_window_hit(
+    policy: &Policy,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    limit: DateTime<Utc>,
+) -> Option<Hit> {
+    let allows: Vec<_> = policy
+        .rules
+        .iter()
+        .filter_map(|r| match &r.kind {
+            Kind::AllowWindow(rec) => Some((r, rec)),
+            _ => None,
+        })
+        .collect();
+    if allows.is_empty() {
+        return None;
+    }
+    let mut next: Option<(&Rule, Occurrence)> = None;
+    for (rule, rec) in &allows {
+        match rec.check_allow(start, end, limit) {
+            AllowCheck::Inside(_) => return None,
+            AllowCheck::Outside { next: Some(o) } => {
+                if next.as_ref().is_none_or(|(_, n)| o.start < n.start) {
+                    next = Some((rule, o));
+                }
+            }
+            AllowCheck::Outside { next: None } => {}
+        }
+    }
+    let names = allows
+        .iter()
+        .map(|(r, rec)| format!("{} ({})", r.name, rec.describe()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let duration = end - start;
+    let then = match &next {
+        Some((rule, o)) => format!(
+            "; the next one that can hold it starts {} ({})",
+            format_at(o.start, o.offset_minutes),
+            rule.name
+        ),
+        None if allows.iter().all(|(_, rec)| rec.duration < duration) => {
+            format!("; none is long enough for a {} deploy", human(duration))
+        }
+        None => "; none that can hold it starts within the search horizon".into(),
+    };
+    Some(Hit {
+        finding: Finding {
+            rule: ALLOW_WINDOW.into(),
+            severity: Severity::Deny,
+            plan_id: None,
+            cluster_id: None,
+            region: None,
+            plan_type: None,
+            state: None,
+            target_type: None,
+            target_id: None,
+            conflict: None,
+            message: format!(
+                "the deploy window is not inside one occurrence of an allow window: {names}{then}"
+            ),
+        },
+        clears_at: next.map(|(_, o)| o.start),
+    })
+}
+
+/// An instant in RFC 3339 with the given offset.
+fn format_at(instant: DateTime<Utc>, offset_minutes: i16) -> String {
+    time::format(&with_offset(instant, offset_minutes))
+}
+
+/// A finding that involves no plan.
+fn rule_finding(rule: &Rule, conflict: Option<Window>, message: String) -> Finding {
+    Finding {
+        rule: rule.name.clone(),
+        severity: rule.severity,
+        plan_id: None,
+        cluster_id: None,
+        region: None,
+        plan_type: None,
+        state: None,
+        target_type: None,
+        target_id: None,
+        conflict,
+        message,
+    }
 }
 
 fn rule_hits(
@@ -178,6 +291,7 @@ fn rule_hits(
     scope: &[&Plan],
     start: DateTime<Utc>,
     end: DateTime<Utc>,
+    limit: DateTime<Utc>,
     out: &mut Vec<Hit>,
 ) {
     match &rule.kind {
@@ -342,6 +456,57 @@ fn rule_hits(
                 });
             }
         }
+        Kind::Freeze(rec) => match rec.check_freeze(start, end, limit) {
+            FreezeCheck::Clear => {}
+            FreezeCheck::Overlaps {
+                first,
+                count,
+                clears_at,
+            } => {
+                let more = match count {
+                    0 | 1 => String::new(),
+                    2 => "; 1 more occurrence overlaps it too".into(),
+                    n => format!("; {} more occurrences overlap it too", n - 1),
+                };
+                let local = first.local.format("%Y-%m-%d %H:%M");
+                let dst = match first.local_start {
+                    LocalStart::Unique => String::new(),
+                    LocalStart::Skipped => format!(
+                        "; local {local} does not exist (DST gap), so it starts when the gap ends"
+                    ),
+                    LocalStart::Repeated => {
+                        format!("; local {local} happens twice (DST overlap), so it covers both")
+                    }
+                };
+                out.push(Hit {
+                    finding: rule_finding(
+                        rule,
+                        Some(Window {
+                            start: with_offset(first.start, first.offset_minutes),
+                            end: with_offset(first.end, first.offset_minutes),
+                        }),
+                        format!(
+                            "the deploy window overlaps the {} freeze {} to {} ({}){more}{dst}",
+                            rule.name,
+                            format_at(first.start, first.offset_minutes),
+                            format_at(first.end, first.offset_minutes),
+                            rec.describe()
+                        ),
+                    ),
+                    clears_at,
+                });
+            }
+            FreezeCheck::Unknown(why) => out.push(Hit {
+                finding: rule_finding(
+                    rule,
+                    None,
+                    format!("{why} ({}); denying to be safe", rec.describe()),
+                ),
+                clears_at: None,
+            }),
+        },
+        // Judged for all allow windows together, in `allow_window_hit`.
+        Kind::AllowWindow(_) => {}
     }
 }
 

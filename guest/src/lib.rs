@@ -1,13 +1,17 @@
 //! The plangate gate component: parses ACK `ListOperationPlansForRegion` responses
 //! and evaluates deploy policies. Pure computation: no I/O, no clock, no imports.
 //!
-//! The logic lives in plain modules ([`parse`], [`policy`], [`eval`], [`time`]) that
-//! are unit-tested natively; [`Component`] only adapts them to the WIT exports.
+//! The logic lives in plain modules ([`parse`], [`policy`], [`eval`], [`time`],
+//! [`cron`], [`zone`], [`recurring`]) that are unit-tested natively; [`Component`]
+//! only adapts them to the WIT exports.
 
+pub mod cron;
 pub mod eval;
 pub mod parse;
 pub mod policy;
+pub mod recurring;
 pub mod time;
+pub mod zone;
 
 /// Types and export traits generated from `wit/plangate.wit`.
 pub mod bindings {

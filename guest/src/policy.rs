@@ -7,8 +7,11 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::bindings::exports::plangate::gate::types::{Plan, PlanState, Severity, Timestamp};
+use crate::cron::Schedule;
 use crate::parse;
+use crate::recurring::{MAX_DURATION_DAYS, Recurrence};
 use crate::time;
+use crate::zone;
 
 /// The default policy, as a document: what `plangate check` uses without `--policy`.
 pub const DEFAULT_POLICY: &str = r#"# plangate default policy
@@ -113,6 +116,12 @@ pub enum Kind {
         /// First instant after the period.
         end: Timestamp,
     },
+    /// A recurring period in which deploys are not allowed: the deploy window must
+    /// not overlap any occurrence.
+    Freeze(Recurrence),
+    /// A recurring period deploys must fit in: when a policy has any allow-window
+    /// rule, the whole deploy window must lie inside one occurrence of one of them.
+    AllowWindow(Recurrence),
 }
 
 /// Which plans a rule applies to. Empty lists mean "any".
@@ -349,9 +358,23 @@ fn compile_rule(raw: Value) -> Result<Rule, (Option<String>, String)> {
             let _: Empty = fields(obj).map_err(fail)?;
             (Kind::Exclusion { start, end }, Severity::Deny)
         }
+        "freeze" => (Kind::Freeze(recurrence(obj).map_err(fail)?), Severity::Deny),
+        "allow-window" => {
+            if severity.is_some_and(|s| s != Severity::Deny) {
+                return Err(fail(
+                    "field severity: a deploy outside every allow window is always denied; \
+                     remove severity (or write \"deny\")"
+                        .into(),
+                ));
+            }
+            (
+                Kind::AllowWindow(recurrence(obj).map_err(fail)?),
+                Severity::Deny,
+            )
+        }
         other => {
             return Err(fail(format!(
-                "unknown kind {other:?} (expected plan-window, executing, recent-failure, exclusion)"
+                "unknown kind {other:?} (expected plan-window, executing, recent-failure, exclusion, freeze, allow-window)"
             )));
         }
     };
@@ -359,6 +382,46 @@ fn compile_rule(raw: Value) -> Result<Rule, (Option<String>, String)> {
         name,
         severity: severity.unwrap_or(default_severity),
         kind,
+    })
+}
+
+/// Compiles the fields of a recurring rule (`schedule`, `duration`, `timezone`, all
+/// required); any other field is rejected.
+fn recurrence(obj: Map<String, Value>) -> Result<Recurrence, String> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Raw {
+        schedule: Option<Value>,
+        duration: Option<Value>,
+        timezone: Option<Value>,
+    }
+    let raw: Raw = fields(obj)?;
+    let text = |field: &str, v: Option<Value>, example: &str| match v {
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(format!("field {field} must be a string like {example}")),
+        None => Err(format!(
+            "field {field} is missing (e.g. {field} = {example})"
+        )),
+    };
+    let schedule = text("schedule", raw.schedule, "\"0 18 * * 5\"")?;
+    let duration = text("duration", raw.duration, "\"8h\"")?;
+    let timezone = text("timezone", raw.timezone, "\"Asia/Shanghai\"")?;
+    let schedule = Schedule::parse(&schedule).map_err(|e| format!("field schedule: {e}"))?;
+    let duration = time::parse_duration(&duration).map_err(|e| format!("field duration: {e}"))?;
+    if duration <= TimeDelta::zero() {
+        return Err("field duration: must be longer than zero".into());
+    }
+    if duration > TimeDelta::days(MAX_DURATION_DAYS) {
+        return Err(format!(
+            "field duration: {} is longer than the {MAX_DURATION_DAYS} days a recurring window may last",
+            crate::eval::human(duration)
+        ));
+    }
+    let zone = zone::parse_zone(&timezone).map_err(|e| format!("field timezone: {e}"))?;
+    Ok(Recurrence {
+        schedule,
+        duration,
+        zone,
     })
 }
 
@@ -443,7 +506,8 @@ fn check_type_name(t: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance between two strings, in characters.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
