@@ -883,4 +883,418 @@ lookback = "24h"
         assert_eq!(human(TimeDelta::minutes(90)), "1h30m");
         assert_eq!(human(TimeDelta::seconds(3601)), "1h1s");
     }
+
+    // ---- recurring rules: freeze and allow-window ----
+
+    const FRIDAY_EVENING: &str = r#"
+[[rule]]
+kind = "freeze"
+name = "friday-evening"
+schedule = "0 18 * * 5"
+duration = "62h"
+timezone = "Asia/Shanghai"
+severity = "deny"
+"#;
+
+    const BUSINESS_HOURS: &str = r#"
+[[rule]]
+kind = "allow-window"
+name = "business-hours"
+schedule = "0 9 * * 1-5"
+duration = "8h"
+timezone = "Europe/Berlin"
+"#;
+
+    fn with_rules(rules: &[&str]) -> Policy {
+        compile(&format!("version = 1\n{}", rules.concat())).unwrap()
+    }
+
+    fn at(policy: &Policy, start: &str, minutes: i64) -> Decision {
+        evaluate(policy, &[], &ctx(start, minutes, None))
+    }
+
+    fn instant(s: &str) -> DateTime<Utc> {
+        to_utc(&parse_rfc3339(s).unwrap()).unwrap()
+    }
+
+    fn next_utc(d: &Decision) -> Option<DateTime<Utc>> {
+        d.next_clear_start.as_ref().and_then(to_utc)
+    }
+
+    fn conflict(d: &Decision) -> (String, String) {
+        let w = d.findings[0].conflict.as_ref().unwrap();
+        (time::format(&w.start), time::format(&w.end))
+    }
+
+    #[test]
+    fn friday_evening_freeze_clears_monday_morning_shanghai() {
+        let p = with_rules(&[FRIDAY_EVENING]);
+        // Friday 2026-12-04 19:00 Shanghai, a 1h deploy.
+        let d = at(&p, "2026-12-04T19:00:00+08:00", 60);
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert_eq!(d.findings.len(), 1);
+        assert_eq!(d.findings[0].rule, "friday-evening");
+        assert_eq!(
+            conflict(&d),
+            (
+                "2026-12-04T18:00:00+08:00".into(),
+                "2026-12-07T08:00:00+08:00".into()
+            )
+        );
+        assert!(
+            d.findings[0]
+                .message
+                .contains("(\"0 18 * * 5\" for 62h in Asia/Shanghai)"),
+            "{}",
+            d.findings[0].message
+        );
+        assert_eq!(next(&d).as_deref(), Some("2026-12-07T08:00:00+08:00"));
+        // Touching: a deploy ending at 18:00 Friday, or starting at 08:00 Monday, is clear.
+        assert_eq!(
+            at(&p, "2026-12-04T17:00:00+08:00", 60).verdict,
+            Verdict::Allow
+        );
+        assert_eq!(
+            at(&p, "2026-12-07T08:00:00+08:00", 60).verdict,
+            Verdict::Allow
+        );
+        assert_eq!(
+            at(&p, "2026-12-04T17:00:01+08:00", 60).verdict,
+            Verdict::Deny
+        );
+        // Asked in UTC, the answer is the same instant written in UTC.
+        let d = at(&p, "2026-12-04T11:00:00Z", 60);
+        assert_eq!(next(&d).as_deref(), Some("2026-12-07T00:00:00+00:00"));
+    }
+
+    #[test]
+    fn midnight_crossing_freeze_denies_saturday_morning_by_local_weekday() {
+        let p = with_rules(&[r#"
+[[rule]]
+kind = "freeze"
+name = "late-friday"
+schedule = "0 23 * * 5"
+duration = "3h"
+timezone = "Asia/Shanghai"
+"#]);
+        // Saturday 01:00 Shanghai is inside Friday 23:00 + 3h.
+        let d = at(&p, "2026-12-05T01:00:00+08:00", 30);
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert_eq!(
+            conflict(&d),
+            (
+                "2026-12-04T23:00:00+08:00".into(),
+                "2026-12-05T02:00:00+08:00".into()
+            )
+        );
+        assert_eq!(next(&d).as_deref(), Some("2026-12-05T02:00:00+08:00"));
+        // Thursday 23:00 Shanghai (Thursday 15:00Z) is not Friday there.
+        assert_eq!(at(&p, "2026-12-03T15:00:00Z", 30).verdict, Verdict::Allow);
+        // Friday 15:00Z is Friday 23:00 in Shanghai.
+        assert_eq!(at(&p, "2026-12-04T15:00:00Z", 30).verdict, Verdict::Deny);
+    }
+
+    #[test]
+    fn london_freeze_is_08z_in_summer_09z_in_winter_with_the_local_offset() {
+        let p = with_rules(&[r#"
+[[rule]]
+kind = "freeze"
+name = "standup"
+schedule = "0 9 * * *"
+duration = "1h"
+timezone = "Europe/London"
+"#]);
+        // Asked in winter time about a deploy on the far side of the March change.
+        let d = at(&p, "2026-03-30T07:30:00Z", 60);
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert_eq!(
+            conflict(&d),
+            (
+                "2026-03-30T09:00:00+01:00".into(),
+                "2026-03-30T10:00:00+01:00".into()
+            )
+        );
+        assert_eq!(next_utc(&d), Some(instant("2026-03-30T09:00:00Z")));
+        // In winter the same freeze is 09:00Z-10:00Z.
+        let d = at(&p, "2026-03-27T08:30:00Z", 60);
+        assert_eq!(
+            conflict(&d),
+            (
+                "2026-03-27T09:00:00+00:00".into(),
+                "2026-03-27T10:00:00+00:00".into()
+            )
+        );
+        assert_eq!(next_utc(&d), Some(instant("2026-03-27T10:00:00Z")));
+        // 08:00Z-09:00Z touches the winter occurrence and is clear; it is the summer one.
+        assert_eq!(at(&p, "2026-03-27T08:00:00Z", 60).verdict, Verdict::Allow);
+        assert_eq!(at(&p, "2026-03-30T08:00:00Z", 60).verdict, Verdict::Deny);
+        // Autumn: asked in summer time (+01:00) about Monday after the change.
+        let d = at(&p, "2026-10-23T12:00:00+01:00", 3 * 24 * 60 + 22 * 60);
+        // [Fri 11:00Z, Tue 09:00Z) overlaps Saturday (09:00 BST = 08:00Z), Sunday and
+        // Monday (09:00 GMT = 09:00Z, after the change); Tuesday's 09:00Z only touches.
+        assert_eq!(
+            conflict(&d),
+            (
+                "2026-10-24T09:00:00+01:00".into(),
+                "2026-10-24T10:00:00+01:00".into()
+            )
+        );
+        assert!(d.findings[0].message.contains("2 more occurrences"));
+        let d = at(&p, "2026-10-26T08:30:00Z", 60);
+        assert_eq!(
+            conflict(&d),
+            (
+                "2026-10-26T09:00:00+00:00".into(),
+                "2026-10-26T10:00:00+00:00".into()
+            )
+        );
+    }
+
+    #[test]
+    fn new_york_gap_and_overlap_in_findings() {
+        let p = with_rules(&[r#"
+[[rule]]
+kind = "freeze"
+name = "nightly"
+schedule = "30 1,2 * * *"
+duration = "20m"
+timezone = "America/New_York"
+"#]);
+        // 2026-03-08 02:30 does not exist: it starts at 03:00 EDT = 07:00Z.
+        let d = at(&p, "2026-03-08T07:10:00Z", 5);
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert_eq!(
+            conflict(&d),
+            (
+                "2026-03-08T03:00:00-04:00".into(),
+                "2026-03-08T03:20:00-04:00".into()
+            )
+        );
+        assert!(d.findings[0].message.contains("does not exist"));
+        assert_eq!(next_utc(&d), Some(instant("2026-03-08T07:20:00Z")));
+        // 2026-11-01 01:30 happens at 05:30Z (EDT) and 06:30Z (EST): the freeze covers
+        // [05:30Z, 06:50Z), so 06:00Z is denied although neither 20m occurrence covers it.
+        // Both ends are written with the offset at the start (EDT): 06:50Z is 01:50 EST.
+        let d = at(&p, "2026-11-01T06:00:00Z", 10);
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert_eq!(
+            conflict(&d),
+            (
+                "2026-11-01T01:30:00-04:00".into(),
+                "2026-11-01T02:50:00-04:00".into()
+            )
+        );
+        assert!(d.findings[0].message.contains("happens twice"));
+        // 06:50Z is clear until 02:30 EST = 07:30Z.
+        assert_eq!(next_utc(&d), Some(instant("2026-11-01T06:50:00Z")));
+        assert_eq!(at(&p, "2026-11-01T06:50:00Z", 40).verdict, Verdict::Allow);
+        assert_eq!(at(&p, "2026-11-01T06:50:00Z", 41).verdict, Verdict::Deny);
+    }
+
+    #[test]
+    fn allow_window_boundaries_are_half_open() {
+        let p = with_rules(&[BUSINESS_HOURS]);
+        // Friday 2026-12-04, Berlin is +01:00.
+        let d = at(&p, "2026-12-04T16:00:00+01:00", 60);
+        assert_eq!(d.verdict, Verdict::Allow, "ends exactly at 17:00");
+        assert!(d.findings.is_empty());
+        let d = at(&p, "2026-12-04T09:00:00+01:00", 60);
+        assert_eq!(d.verdict, Verdict::Allow, "starts exactly at 09:00");
+        let d = at(&p, "2026-12-04T16:00:01+01:00", 60);
+        assert_eq!(d.verdict, Verdict::Deny, "one second past 17:00");
+        assert_eq!(d.findings[0].rule, ALLOW_WINDOW);
+        assert_eq!(d.findings[0].severity, Severity::Deny);
+        assert_eq!(d.findings[0].conflict, None);
+        assert_eq!(next(&d).as_deref(), Some("2026-12-07T09:00:00+01:00"));
+        let d = at(&p, "2026-12-04T08:59:59+01:00", 60);
+        assert_eq!(d.verdict, Verdict::Deny, "one second before 09:00");
+        assert_eq!(next(&d).as_deref(), Some("2026-12-04T09:00:00+01:00"));
+        // Saturday is outside.
+        assert_eq!(
+            at(&p, "2026-12-05T10:00:00+01:00", 60).verdict,
+            Verdict::Deny
+        );
+    }
+
+    #[test]
+    fn allow_window_friday_evening_waits_for_monday_across_dst_changes() {
+        let p = with_rules(&[BUSINESS_HOURS]);
+        // An ordinary week: Friday 17:30 Berlin -> Monday 09:00 Berlin.
+        let d = at(&p, "2026-12-04T17:30:00+01:00", 60);
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert_eq!(next(&d).as_deref(), Some("2026-12-07T09:00:00+01:00"));
+        let m = &d.findings[0].message;
+        assert!(
+            m.contains("business-hours (\"0 9 * * 1-5\" for 8h in Europe/Berlin)"),
+            "{m}"
+        );
+        assert!(
+            m.contains(
+                "the next one that can hold it starts 2026-12-07T09:00:00+01:00 (business-hours)"
+            ),
+            "{m}"
+        );
+        // Autumn change (Sunday 2026-10-25): Friday 17:30 CEST -> Monday 09:00 CET = 08:00Z.
+        let d = at(&p, "2026-10-23T17:30:00+02:00", 60);
+        assert_eq!(next_utc(&d), Some(instant("2026-10-26T08:00:00Z")));
+        assert_eq!(next(&d).as_deref(), Some("2026-10-26T10:00:00+02:00"));
+        // Spring change (Sunday 2026-03-29): Friday 17:30 CET -> Monday 09:00 CEST = 07:00Z.
+        let d = at(&p, "2026-03-27T17:30:00+01:00", 60);
+        assert_eq!(next_utc(&d), Some(instant("2026-03-30T07:00:00Z")));
+        // The finding names the occurrence with Berlin's offset on that day.
+        assert!(
+            d.findings[0].message.contains("2026-03-30T09:00:00+02:00"),
+            "{}",
+            d.findings[0].message
+        );
+    }
+
+    #[test]
+    fn deny_beats_allow_and_next_clear_start_goes_through_a_freeze_into_an_allow_window() {
+        let p = with_rules(&[
+            BUSINESS_HOURS,
+            r#"
+[[rule]]
+kind = "freeze"
+name = "monday-morning"
+schedule = "0 9 * * MON"
+duration = "2h"
+timezone = "Europe/Berlin"
+"#,
+        ]);
+        // Inside business hours, inside the freeze: denied by the freeze alone.
+        let d = at(&p, "2026-12-07T09:30:00+01:00", 60);
+        assert_eq!(d.verdict, Verdict::Deny);
+        let names: Vec<_> = d.findings.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(names, ["monday-morning"]);
+        assert_eq!(next(&d).as_deref(), Some("2026-12-07T11:00:00+01:00"));
+        // Friday evening: the allow window says Monday 09:00, the freeze then says 11:00.
+        let d = at(&p, "2026-12-04T17:30:00+01:00", 60);
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert_eq!(next(&d).as_deref(), Some("2026-12-07T11:00:00+01:00"));
+        // A warn-level freeze does not block.
+        let p = with_rules(&[
+            BUSINESS_HOURS,
+            r#"
+[[rule]]
+kind = "freeze"
+name = "lunch"
+schedule = "0 12 * * *"
+duration = "1h"
+timezone = "Europe/Berlin"
+severity = "warn"
+"#,
+        ]);
+        let d = at(&p, "2026-12-07T12:15:00+01:00", 30);
+        assert_eq!(d.verdict, Verdict::Warn);
+        assert_eq!(next(&d).as_deref(), Some("2026-12-07T12:15:00+01:00"));
+    }
+
+    #[test]
+    fn allow_windows_of_several_rules_combine_but_one_occurrence_must_hold_the_deploy() {
+        let p = with_rules(&[
+            BUSINESS_HOURS,
+            r#"
+[[rule]]
+kind = "allow-window"
+name = "shanghai-evening"
+schedule = "0 20 * * *"
+duration = "2h"
+timezone = "Asia/Shanghai"
+"#,
+        ]);
+        // 20:30 Shanghai = 13:30 Berlin on a Saturday: only the Shanghai window holds it.
+        let d = at(&p, "2026-12-05T20:30:00+08:00", 60);
+        assert_eq!(d.verdict, Verdict::Allow);
+        // Monday 15:30-17:30 Berlin = 22:30-00:30 Shanghai: neither holds it whole,
+        // though each holds part of it.
+        let d = at(&p, "2026-12-07T15:30:00+01:00", 120);
+        assert_eq!(d.verdict, Verdict::Deny);
+        let m = &d.findings[0].message;
+        assert!(
+            m.contains("business-hours (") && m.contains("shanghai-evening ("),
+            "{m}"
+        );
+        // The earliest start that fits: Tuesday 09:00 Berlin (08:00Z) beats Tuesday
+        // 20:00 Shanghai (12:00Z).
+        assert_eq!(next_utc(&d), Some(instant("2026-12-08T08:00:00Z")));
+    }
+
+    #[test]
+    fn allow_window_with_nothing_within_the_horizon_or_too_short() {
+        let p = with_rules(&[r#"
+[[rule]]
+kind = "allow-window"
+name = "new-year"
+schedule = "0 0 1 1 *"
+duration = "24h"
+timezone = "UTC"
+"#]);
+        let d = at(&p, "2026-12-03T12:00:00Z", 60);
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert_eq!(
+            d.next_clear_start, None,
+            "2027-01-01 is past the 14-day horizon"
+        );
+        assert!(
+            d.findings[0].message.contains("within the search horizon"),
+            "{}",
+            d.findings[0].message
+        );
+        let d = at(&p, "2026-12-25T12:00:00Z", 60);
+        assert_eq!(next(&d).as_deref(), Some("2027-01-01T00:00:00+00:00"));
+        let d = at(&p, "2026-12-25T12:00:00Z", 25 * 60);
+        assert_eq!(d.next_clear_start, None);
+        assert!(
+            d.findings[0]
+                .message
+                .contains("none is long enough for a 25h deploy"),
+            "{}",
+            d.findings[0].message
+        );
+    }
+
+    #[test]
+    fn busy_freeze_schedule_stays_bounded() {
+        let p = with_rules(&[r#"
+[[rule]]
+kind = "freeze"
+name = "every-five"
+schedule = "*/5 * * * *"
+duration = "1m"
+timezone = "Europe/Berlin"
+"#]);
+        // A 3m deploy fits between 10:01 and 10:05.
+        let d = at(&p, "2026-12-03T10:00:30Z", 3);
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert_eq!(next(&d).as_deref(), Some("2026-12-03T10:01:00+00:00"));
+        assert_eq!(at(&p, "2026-12-03T10:01:00Z", 4).verdict, Verdict::Allow);
+        // A 10m deploy never fits: none within the 14-day horizon, after bounded work.
+        let d = at(&p, "2026-12-03T10:00:30Z", 10);
+        assert_eq!(d.verdict, Verdict::Deny);
+        assert_eq!(d.findings.len(), 1);
+        assert!(d.findings[0].message.contains("2 more occurrences"));
+        assert_eq!(d.next_clear_start, None);
+        // With an allow window too, and across the DST change in March.
+        let p = with_rules(&[
+            BUSINESS_HOURS,
+            r#"
+[[rule]]
+kind = "freeze"
+name = "every-five"
+schedule = "*/5 * * * *"
+duration = "1m"
+timezone = "Europe/Berlin"
+"#,
+        ]);
+        let d = at(&p, "2026-03-27T17:30:00+01:00", 3);
+        assert_eq!(next(&d).as_deref(), Some("2026-03-30T08:01:00+01:00"));
+    }
+
+    #[test]
+    fn the_default_policy_has_no_allow_windows_so_anything_clear_is_allowed() {
+        let d = run(r#"{"plans":[]}"#, "2026-12-05T03:00:00+08:00", 60, None);
+        assert_eq!(d.verdict, Verdict::Allow);
+        assert!(d.findings.is_empty());
+    }
 }

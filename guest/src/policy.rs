@@ -651,4 +651,171 @@ mod tests {
         assert!(glob("*b*d", "abcd"));
         assert!(!glob("c1*", "c2"));
     }
+
+    const RECURRING: &str = r#"version = 1
+[[rule]]
+kind = "freeze"               # recurring deny window
+name = "friday-evening"
+schedule = "0 18 * * 5"
+duration = "62h"
+timezone = "Asia/Shanghai"    # IANA names only
+severity = "deny"
+
+[[rule]]
+kind = "allow-window"
+name = "business-hours"
+schedule = "0 9 * * 1-5"
+duration = "8h"
+timezone = "Europe/Berlin"
+"#;
+
+    /// A policy with one freeze rule named x, with `fields` after its kind.
+    fn freeze(fields: &str) -> String {
+        format!("version = 1\n[[rule]]\nkind = \"freeze\"\nname = \"x\"\n{fields}")
+    }
+
+    const OK_FIELDS: &str =
+        "schedule = \"0 18 * * 5\"\nduration = \"62h\"\ntimezone = \"Asia/Shanghai\"\n";
+
+    #[test]
+    fn freeze_and_allow_window_compile_with_their_defaults() {
+        let p = compile(RECURRING).unwrap();
+        match &p.rules[0].kind {
+            Kind::Freeze(r) => {
+                assert_eq!(r.schedule.source(), "0 18 * * 5");
+                assert_eq!(r.duration.num_hours(), 62);
+                assert_eq!(r.zone.name(), "Asia/Shanghai");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(p.rules[0].severity, Severity::Deny);
+        assert!(matches!(p.rules[1].kind, Kind::AllowWindow(_)));
+        assert_eq!(p.rules[1].severity, Severity::Deny);
+        // A freeze may warn; its default is deny.
+        let p = compile(&freeze(&format!("{OK_FIELDS}severity = \"warn\"\n"))).unwrap();
+        assert_eq!(p.rules[0].severity, Severity::Warn);
+        let p = compile(&freeze(OK_FIELDS)).unwrap();
+        assert_eq!(p.rules[0].severity, Severity::Deny);
+    }
+
+    #[test]
+    fn recurring_rules_as_json_and_beside_toml_datetimes() {
+        let p = compile(
+            r#"{"version":1,"rule":[
+              {"kind":"freeze","name":"friday-evening","schedule":"0 18 * * 5","duration":"62h","timezone":"Asia/Shanghai"},
+              {"kind":"allow-window","name":"business-hours","schedule":"0 9 * * 1-5","duration":"8h","timezone":"Europe/Berlin","description":"office"}]}"#,
+        )
+        .unwrap();
+        assert!(matches!(p.rules[0].kind, Kind::Freeze(_)));
+        assert!(matches!(p.rules[1].kind, Kind::AllowWindow(_)));
+        let e = compile(
+            r#"{"version":1,"rule":[{"kind":"freeze","name":"f","schedule":"0 18 * * 5","duration":"62h","timezone":"CST"}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.starts_with("rule 1 (f): field timezone: \"CST\""), "{e}");
+        let p = compile(&format!(
+            "{}\n[[rule]]\nkind = \"exclusion\"\nstart = 2026-12-24T00:00:00+08:00\nend = 2026-12-27T00:00:00Z\n",
+            freeze(OK_FIELDS)
+        ))
+        .unwrap();
+        assert!(matches!(p.rules[1].kind, Kind::Exclusion { .. }));
+    }
+
+    #[test]
+    fn recurring_rejections_name_the_rule_and_field() {
+        let cases = [
+            (
+                "schedule = \"0 18 * * 5\"\nduration = \"62h\"\ntimezone = \"CST\"\n",
+                "rule 1 (x): field timezone: \"CST\" is not accepted: an ambiguous abbreviation",
+            ),
+            (
+                "schedule = \"0 18 * * 5\"\nduration = \"62h\"\ntimezone = \"EST\"\n",
+                "rule 1 (x): field timezone: \"EST\" is not accepted",
+            ),
+            (
+                "schedule = \"0 18 * * 5\"\nduration = \"62h\"\ntimezone = \"Asia/Shangai\"\n",
+                "rule 1 (x): field timezone: unknown time zone \"Asia/Shangai\"; did you mean Asia/Shanghai?",
+            ),
+            (
+                "schedule = \"0 18 * * 8\"\nduration = \"62h\"\ntimezone = \"UTC\"\n",
+                "rule 1 (x): field schedule: \"0 18 * * 8\": day-of-week field: 8 is out of range 0-7",
+            ),
+            (
+                "schedule = \"0 0 18 * * 5\"\nduration = \"62h\"\ntimezone = \"UTC\"\n",
+                "rule 1 (x): field schedule: \"0 0 18 * * 5\" has 6 fields",
+            ),
+            (
+                "schedule = \"0 18 L * *\"\nduration = \"62h\"\ntimezone = \"UTC\"\n",
+                "rule 1 (x): field schedule: \"0 18 L * *\": day-of-month field:",
+            ),
+            (
+                "schedule = \"@reboot\"\nduration = \"62h\"\ntimezone = \"UTC\"\n",
+                "rule 1 (x): field schedule: \"@reboot\": unknown macro",
+            ),
+            (
+                "schedule = \"0 18 * * 5\"\nduration = \"0s\"\ntimezone = \"UTC\"\n",
+                "rule 1 (x): field duration: must be longer than zero",
+            ),
+            (
+                "schedule = \"0 18 * * 5\"\nduration = \"-5m\"\ntimezone = \"UTC\"\n",
+                "rule 1 (x): field duration: \"-5m\" is not a duration",
+            ),
+            (
+                "schedule = \"0 18 * * 5\"\nduration = \"a while\"\ntimezone = \"UTC\"\n",
+                "rule 1 (x): field duration: \"a while\" is not a duration",
+            ),
+            (
+                "schedule = \"0 18 * * 5\"\nduration = \"400d\"\ntimezone = \"UTC\"\n",
+                "rule 1 (x): field duration: 9600h is longer than the 366 days",
+            ),
+            (
+                "schedule = \"0 18 * * 5\"\nduration = \"62h\"\ntimezon = \"UTC\"\n",
+                "rule 1 (x): unknown field `timezon`",
+            ),
+            (
+                "schedule = \"0 18 * * 5\"\nduration = \"62h\"\n",
+                "rule 1 (x): field timezone is missing",
+            ),
+            (
+                "schedule = \"0 18 * * 5\"\ntimezone = \"UTC\"\n",
+                "rule 1 (x): field duration is missing",
+            ),
+            (
+                "schedule = 5\nduration = \"62h\"\ntimezone = \"UTC\"\n",
+                "rule 1 (x): field schedule must be a string",
+            ),
+            (
+                "schedule = \"0 18 * * 5\"\nduration = \"62h\"\ntimezone = \"UTC\"\nstates = [\"Scheduled\"]\n",
+                "rule 1 (x): unknown field `states`",
+            ),
+        ];
+        for (fields, prefix) in cases {
+            let e = err(&freeze(fields));
+            assert!(e.starts_with(prefix), "{fields}\n=> {e}");
+        }
+        // UTC and Etc/UTC are fine.
+        for tz in ["UTC", "Etc/UTC"] {
+            compile(&freeze(&format!(
+                "schedule = \"0 18 * * 5\"\nduration = \"62h\"\ntimezone = \"{tz}\"\n"
+            )))
+            .unwrap();
+        }
+        // An allow window always denies outside itself.
+        let e = err(
+            "version = 1\n[[rule]]\nkind = \"allow-window\"\nname = \"b\"\nschedule = \"0 9 * * 1-5\"\nduration = \"8h\"\ntimezone = \"UTC\"\nseverity = \"warn\"\n",
+        );
+        assert!(e.starts_with("rule 1 (b): field severity:"), "{e}");
+        // The unknown-kind message lists every kind.
+        let e = err("version = 1\n[[rule]]\nkind = \"blackout\"\n");
+        assert!(
+            e.ends_with(
+                "(expected plan-window, executing, recent-failure, exclusion, freeze, allow-window)"
+            ),
+            "{e}"
+        );
+        // Two unnamed allow windows need names.
+        let aw = "[[rule]]\nkind = \"allow-window\"\nschedule = \"0 9 * * 1-5\"\nduration = \"8h\"\ntimezone = \"UTC\"\n";
+        let e = err(&format!("version = 1\n{aw}{aw}"));
+        assert!(e.starts_with("rule 2 (allow-window): another rule"), "{e}");
+    }
 }
