@@ -2,15 +2,22 @@
 //!
 //! The rules live in a WebAssembly component (`guest/`, built by `build.rs`); this
 //! crate runs it in wasmtime ([`component`]), reads flags ([`cli`]), orchestrates a
-//! check ([`check`]) and renders decisions ([`render`]).
+//! check ([`check`], [`evaluate`]) and renders decisions ([`render`], [`report_ci`]).
 
 pub mod ack;
 pub mod check;
 pub mod cli;
 pub mod component;
 pub mod error;
+pub mod evaluate;
+pub mod next;
+pub mod plans;
+pub mod policy_test;
 pub mod render;
+pub mod report_ci;
+pub mod source;
 pub mod times;
+pub mod wait;
 
 use std::process::ExitCode;
 
@@ -36,27 +43,40 @@ pub fn main() -> ExitCode {
     };
     let exit = match &cli.command {
         Command::Check(args) => check::run(args),
-        Command::Policy(PolicyCommand::Default) => match check::policy_default() {
+        Command::Next(args) => next::run(args),
+        Command::Wait(args) => wait::run(args),
+        Command::Plans(args) => plans::run(args),
+        Command::Test(args) => policy_test::run(args),
+        Command::Policy(PolicyCommand::Default) => match policy_default() {
             Ok(doc) => {
                 print!("{doc}");
                 Exit::Allow
             }
             Err(e) => fail(&e),
         },
-        Command::Policy(PolicyCommand::Check { file }) => match check::policy_check(file) {
-            Ok(names) => {
-                println!(
-                    "{}: valid, {} rules: {}",
-                    file.display(),
-                    names.len(),
-                    names.join(", ")
-                );
-                Exit::Allow
+        Command::Policy(PolicyCommand::Check { file }) => {
+            match evaluate::Evaluator::new().and_then(|e| e.policy(Some(file))) {
+                Ok(policy) => {
+                    let names = policy.rules;
+                    println!(
+                        "{}: valid, {} rules: {}",
+                        file.display(),
+                        names.len(),
+                        names.join(", ")
+                    );
+                    Exit::Allow
+                }
+                Err(e) => fail(&e),
             }
-            Err(e) => fail(&e),
-        },
+        }
     };
     ExitCode::from(exit as u8)
+}
+
+/// The default policy document, from the component.
+fn policy_default() -> anyhow::Result<String> {
+    let gate = component::Gate::load(component::Limits::default())?;
+    gate.session()?.default_policy()
 }
 
 fn fail(e: &anyhow::Error) -> Exit {

@@ -6,9 +6,11 @@ use std::fmt::Write as _;
 use chrono::TimeDelta;
 use serde_json::{Value, json};
 
+use crate::check::blocks;
 use crate::component::{
     Decision, Finding, PlanState, PlanType, Severity, TargetType, Verdict, Window,
 };
+use crate::error::Exit;
 use crate::times::{format, human, to_datetime};
 
 /// What was asked, for the report header.
@@ -22,8 +24,48 @@ pub struct Request {
     pub deploy: Window,
     /// Where the policy came from: `default` or a path.
     pub policy: String,
+    /// The policy's rule names, in document order.
+    pub rules: Vec<String>,
     /// How far the next-clear-start search looked, in seconds.
     pub horizon_seconds: i64,
+}
+
+/// A decision with what was asked and what the flags made of it.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// What was asked.
+    pub request: Request,
+    /// The component's answer.
+    pub decision: Decision,
+    /// The process exit code.
+    pub exit: Exit,
+    /// `--fail-on-warn` was given.
+    pub fail_on_warn: bool,
+    /// The `--break-glass` reason, if given.
+    pub break_glass: Option<String>,
+}
+
+impl Report {
+    /// Whether the decision blocks the deploy under the flags (before any break-glass).
+    pub fn blocked(&self) -> bool {
+        self.decision
+            .findings
+            .iter()
+            .any(|f| blocks(f.severity, self.fail_on_warn))
+    }
+
+    /// The findings a break-glass overrode (empty without one).
+    pub fn overridden(&self) -> Vec<&Finding> {
+        match self.break_glass {
+            Some(_) => self
+                .decision
+                .findings
+                .iter()
+                .filter(|f| blocks(f.severity, self.fail_on_warn))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
 }
 
 /// The verdict's lowercase name.
@@ -86,7 +128,8 @@ fn window_json(w: &Window) -> Value {
     json!({ "start": format(&w.start), "end": format(&w.end) })
 }
 
-fn finding_json(f: &Finding) -> Value {
+/// One finding as a JSON object (README: `findings[]`).
+pub fn finding_json(f: &Finding) -> Value {
     json!({
         "rule": f.rule,
         "severity": severity_name(f.severity),
@@ -103,12 +146,21 @@ fn finding_json(f: &Finding) -> Value {
 }
 
 /// The JSON report (schema documented in README.md, `schema_version` 1).
-pub fn json_report(req: &Request, d: &Decision, exit_code: i32) -> Value {
+pub fn json_report(report: &Report) -> Value {
+    let (req, d) = (&report.request, &report.decision);
     let duration = d_seconds(&req.deploy);
+    let break_glass = report.break_glass.as_ref().map(|reason| {
+        json!({
+            "reason": reason,
+            "overridden": report.overridden().into_iter().map(finding_json).collect::<Vec<_>>(),
+        })
+    });
     json!({
         "schema_version": 1,
         "verdict": verdict_name(d.verdict),
-        "exit_code": exit_code,
+        "exit_code": report.exit as i32,
+        "fail_on_warn": report.fail_on_warn,
+        "break_glass": break_glass,
         "regions": req.regions,
         "cluster_id": req.cluster,
         "policy": req.policy,
@@ -124,7 +176,8 @@ pub fn json_report(req: &Request, d: &Decision, exit_code: i32) -> Value {
     })
 }
 
-fn d_seconds(w: &Window) -> i64 {
+/// The length of a window in seconds.
+pub fn d_seconds(w: &Window) -> i64 {
     w.end.epoch_seconds - w.start.epoch_seconds
 }
 
@@ -173,9 +226,15 @@ impl Palette {
 }
 
 /// The text report: verdict first, then a table of findings, then the next clear start.
-pub fn text_report(req: &Request, d: &Decision, p: Palette) -> String {
+pub fn text_report(report: &Report, p: Palette) -> String {
+    let (req, d) = (&report.request, &report.decision);
     let mut out = String::new();
-    let verdict = verdict_name(d.verdict).to_uppercase();
+    let mut verdict = verdict_name(d.verdict).to_uppercase();
+    if report.break_glass.is_some() && report.blocked() {
+        verdict.push_str(" (OVERRIDDEN BY BREAK-GLASS)");
+    } else if report.fail_on_warn && d.verdict == Verdict::Warn {
+        verdict.push_str(" (blocking: --fail-on-warn)");
+    }
     let scope = match &req.cluster {
         Some(c) => format!("cluster {c} in {}", req.regions.join(", ")),
         None => format!("all clusters in {}", req.regions.join(", ")),
@@ -270,6 +329,27 @@ pub fn text_report(req: &Request, d: &Decision, p: Palette) -> String {
         for f in &d.findings {
             let _ = writeln!(out, "  - {}: {}", f.rule, f.message);
         }
+    }
+
+    if let Some(reason) = &report.break_glass {
+        let overridden: Vec<String> = report
+            .overridden()
+            .iter()
+            .map(|f| match &f.plan_id {
+                Some(id) => format!("{} ({id})", f.rule),
+                None => f.rule.clone(),
+            })
+            .collect();
+        let _ = writeln!(out, "\n{}break-glass:{} {reason}", p.red, p.reset);
+        let _ = writeln!(
+            out,
+            "overridden: {}",
+            if overridden.is_empty() {
+                "nothing (the deploy was not blocked)".to_string()
+            } else {
+                overridden.join(", ")
+            }
+        );
     }
 
     out.push('\n');

@@ -2,5 +2,6 @@
 //! One integration test binary, one module per area.
 
 mod check;
+mod commands;
 mod component;
 mod support;

@@ -1,0 +1,117 @@
+//! `plangate wait`: re-fetch and re-evaluate until the deploy is allowed or time runs out.
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use crate::cli::WaitArgs;
+use crate::component::{Decision, Severity, Verdict};
+use crate::error::{Exit, Undecided, render as render_error};
+use crate::evaluate::{Evaluator, LoadedPolicy, context, horizon};
+use crate::times::{format, human, parse_duration};
+
+/// Runs `wait`: exit 0 once allowed, 1 on timeout, 2 on a setup error.
+pub fn run(args: &WaitArgs) -> Exit {
+    match wait(args) {
+        Ok(exit) => exit,
+        Err(e) => {
+            eprint!("{}", render_error(&e));
+            Exit::Undecided
+        }
+    }
+}
+
+/// One line about why the deploy is blocked right now.
+fn blocking_summary(d: &Decision) -> String {
+    let blockers: Vec<String> = d
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Deny)
+        .map(|f| match &f.plan_id {
+            Some(p) => format!("{} ({p})", f.rule),
+            None => f.rule.clone(),
+        })
+        .collect();
+    let next = d
+        .next_clear_start
+        .as_ref()
+        .map_or("none within the horizon".into(), format);
+    format!(
+        "blocked by {}; next clear start {next}",
+        blockers.join(", ")
+    )
+}
+
+fn wait(args: &WaitArgs) -> anyhow::Result<Exit> {
+    let duration = parse_duration("--duration", &args.duration)?;
+    let timeout = parse_duration("--timeout", &args.timeout)?.to_std()?;
+    let interval = parse_duration("--interval", &args.interval)?.to_std()?;
+    let horizon = horizon(&args.policy)?;
+    let evaluator = Evaluator::new()?;
+    let policy = evaluator.policy(args.policy.policy.as_deref())?;
+    let live = std::io::stderr().is_terminal();
+    let started = Instant::now();
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let status = match check_now(&evaluator, &policy, args, duration, horizon) {
+            Ok(d) if d.verdict != Verdict::Deny => {
+                if live {
+                    eprint!("\r\x1b[2K");
+                }
+                println!(
+                    "allowed after {} ({} checks): verdict {}",
+                    human(chrono::TimeDelta::from_std(started.elapsed()).unwrap_or_default()),
+                    attempt,
+                    crate::render::verdict_name(d.verdict)
+                );
+                return Ok(Exit::Allow);
+            }
+            Ok(d) => blocking_summary(&d),
+            Err(Undecided::Setup(e)) => return Err(e),
+            // Plans that cannot be read now may be readable later; the deploy stays blocked.
+            Err(Undecided::Plans(e)) => format!("could not read the plans ({e:#}); still blocked"),
+        };
+        let elapsed = started.elapsed();
+        let left = timeout.saturating_sub(elapsed);
+        let left_text = human(chrono::TimeDelta::from_std(left).unwrap_or_default());
+        if live {
+            eprint!("\r\x1b[2Kwaiting: {status}; {left_text} left");
+            let _ = std::io::stderr().flush();
+        } else {
+            eprintln!("waiting: {status}; {left_text} left");
+        }
+        if left.is_zero() {
+            if live {
+                eprintln!();
+            }
+            println!(
+                "timed out after {}: {status}",
+                human(chrono::TimeDelta::from_std(timeout).unwrap_or_default())
+            );
+            return Ok(Exit::Deny);
+        }
+        std::thread::sleep(interval.min(left).max(Duration::from_millis(10)));
+    }
+}
+
+fn check_now(
+    evaluator: &Evaluator,
+    policy: &LoadedPolicy,
+    args: &WaitArgs,
+    duration: chrono::TimeDelta,
+    horizon: chrono::TimeDelta,
+) -> Result<Decision, Undecided> {
+    let ctx = context(
+        Utc::now().fixed_offset(),
+        duration,
+        args.source.cluster.as_deref(),
+        horizon,
+    )
+    .map_err(Undecided::Setup)?;
+    let (_, plans) = evaluator.load_plans(&args.source)?;
+    evaluator
+        .decide(policy, &plans, &ctx)
+        .map_err(Undecided::Setup)
+}
