@@ -266,23 +266,19 @@ impl Recurrence {
                         continue;
                     }
                     if o.start < to {
+                        // Overlapping: always counted, whatever the limit.
                         run_end = Some(run_end.map_or(o.end, |e| e.max(o.end)));
                         count += 1;
                         first.get_or_insert(o);
-                    } else {
-                        let Some(e) = run_end else {
-                            return FreezeCheck::Clear;
-                        };
-                        if e.checked_add_signed(dur).is_none_or(|free| o.start >= free) {
-                            return overlaps(first, count, Some(e));
-                        }
-                        run_end = Some(e.max(o.end));
+                        continue;
                     }
-                    if let Some(e) = run_end
-                        && e > limit
-                    {
+                    let Some(e) = run_end else {
+                        return FreezeCheck::Clear;
+                    };
+                    if e > limit || e.checked_add_signed(dur).is_none_or(|free| o.start >= free) {
                         return overlaps(first, count, Some(e));
                     }
+                    run_end = Some(e.max(o.end));
                 }
             }
         }
@@ -613,6 +609,27 @@ mod tests {
             } => {
                 assert_eq!(count, 3, "10:00, 10:05, 10:10");
                 assert!(clears_at.unwrap() > limit);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_overlapping_occurrence_is_counted_even_past_the_limit() {
+        // Hourly, lasting two days: a 1h deploy at 10:30 overlaps the 49 occurrences
+        // starting from two days before 11:00 up to 11:00 itself.
+        let r = rec("0 * * * *", "2d", "UTC");
+        let from = utc("2026-12-03T10:30:00Z");
+        let to = utc("2026-12-03T11:30:00Z");
+        match r.check_freeze(from, to, to) {
+            FreezeCheck::Overlaps {
+                first,
+                count,
+                clears_at,
+            } => {
+                assert_eq!(first.start, utc("2026-12-01T11:00:00Z"));
+                assert_eq!(count, 49);
+                assert!(clears_at.unwrap() > to);
             }
             other => panic!("{other:?}"),
         }
