@@ -34,6 +34,18 @@ pub enum Command {
     /// Show or validate policy documents.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// The gate component itself, for other hosts.
+    #[command(subcommand)]
+    Component(ComponentCommand),
+}
+
+/// `plangate component ...`
+#[derive(Debug, Subcommand)]
+pub enum ComponentCommand {
+    /// Write the gate component (.wasm) to the cache directory and print its path.
+    Path,
+    /// Print the WIT contract the component implements.
+    Wit,
 }
 
 /// `plangate policy ...`

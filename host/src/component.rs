@@ -27,6 +27,9 @@ pub use bindings::exports::plangate::gate::types::{
 /// The gate component, built from `guest/` by `build.rs`.
 pub const GATE_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/plangate-gate.wasm"));
 
+/// The WIT contract of the gate component.
+pub const GATE_WIT: &str = include_str!("../../wit/plangate.wit");
+
 /// Resource limits for one evaluation.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -63,21 +66,24 @@ pub struct Gate {
 }
 
 impl Gate {
-    /// Compiles the embedded gate component.
+    /// Loads the embedded gate component, through the compiled-component cache.
     pub fn load(limits: Limits) -> Result<Self> {
-        Self::from_bytes(GATE_COMPONENT, limits)
+        let engine = new_engine()?;
+        let (component, _) =
+            crate::cache::load_component(&engine, "plangate-gate", GATE_COMPONENT)?;
+        Self::with_component(engine, component, limits)
     }
 
-    /// Compiles a gate component from its bytes.
+    /// Compiles a gate component from its bytes (no cache).
     pub fn from_bytes(bytes: &[u8], limits: Limits) -> Result<Self> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        let engine = Engine::new(&config)
-            .map_err(anyhow::Error::from)
-            .context("cannot create the wasmtime engine")?;
+        let engine = new_engine()?;
         let component = Component::new(&engine, bytes)
             .map_err(anyhow::Error::from)
             .context("cannot compile the gate component")?;
+        Self::with_component(engine, component, limits)
+    }
+
+    fn with_component(engine: Engine, component: Component, limits: Limits) -> Result<Self> {
         let linker = Linker::new(&engine);
         let ticker_stop = Arc::new(AtomicBool::new(false));
         {
@@ -137,6 +143,15 @@ impl Drop for Gate {
     fn drop(&mut self) {
         self.ticker_stop.store(true, Ordering::Relaxed);
     }
+}
+
+/// The engine configuration every plangate component runs with.
+pub fn new_engine() -> Result<Engine> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    Engine::new(&config)
+        .map_err(anyhow::Error::from)
+        .context("cannot create the wasmtime engine")
 }
 
 /// Names a trap or limit hit so the user knows what happened.

@@ -5,6 +5,7 @@
 //! check ([`check`], [`evaluate`]) and renders decisions ([`render`], [`report_ci`]).
 
 pub mod ack;
+pub mod cache;
 pub mod check;
 pub mod cli;
 pub mod component;
@@ -23,7 +24,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command, PolicyCommand};
+use cli::{Cli, Command, ComponentCommand, PolicyCommand};
 use error::Exit;
 
 /// Parses the command line, runs the command and returns the process exit code.
@@ -47,6 +48,19 @@ pub fn main() -> ExitCode {
         Command::Wait(args) => wait::run(args),
         Command::Plans(args) => plans::run(args),
         Command::Test(args) => policy_test::run(args),
+        Command::Component(ComponentCommand::Path) => {
+            match cache::export_component("plangate-gate", component::GATE_COMPONENT) {
+                Ok(path) => {
+                    println!("{}", path.display());
+                    Exit::Allow
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Component(ComponentCommand::Wit) => {
+            print!("{}", component::GATE_WIT);
+            Exit::Allow
+        }
         Command::Policy(PolicyCommand::Default) => match policy_default() {
             Ok(doc) => {
                 print!("{doc}");

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `plangate` binary with the real component.
 //! One integration test binary, one module per area.
 
+mod cache;
 mod check;
 mod commands;
 mod component;

@@ -11,6 +11,11 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The compiled-component cache shared by the tests' runs of the binary.
+pub fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("plangate-cache")
+}
+
 /// The result of one run of the binary.
 pub struct Run {
     pub code: i32,
@@ -45,6 +50,7 @@ pub fn plangate_stdin(args: &[&str], stdin: &[u8]) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_plangate"))
         .args(args)
         .env_remove("NO_COLOR")
+        .env("PLANGATE_CACHE_DIR", cache_dir())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
