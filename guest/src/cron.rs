@@ -230,8 +230,12 @@ fn parse_field(text: &str, spec: &Field) -> Result<u64, String> {
         let (lo, hi) = if range == "*" {
             (spec.min, spec.max)
         } else if let Some((a, b)) = range.split_once('-') {
-            let lo = value(a, spec, false)?;
-            let hi = value(b, spec, true)?;
+            let lo = value(a, spec)?;
+            let mut hi = value(b, spec)?;
+            // Sunday ends a weekday range as 7: MON-SUN, 1-0.
+            if spec.name == DAY_OF_WEEK.name && hi == 0 && lo > 0 {
+                hi = 7;
+            }
             if lo > hi {
                 return Err(format!(
                     "range {range:?} runs backwards; write it from low to high (or as a list)"
@@ -244,7 +248,7 @@ fn parse_field(text: &str, spec: &Field) -> Result<u64, String> {
                     "{item:?}: a step needs a range; write */n or a-b/n"
                 ));
             }
-            let v = value(range, spec, false)?;
+            let v = value(range, spec)?;
             (v, v)
         };
         let step = step.unwrap_or(1) as usize;
@@ -255,9 +259,8 @@ fn parse_field(text: &str, spec: &Field) -> Result<u64, String> {
     Ok(bits)
 }
 
-/// One value: a number in range, or a name the field knows. `SUN` at the end of a
-/// weekday range is 7, so that `MON-SUN` works.
-fn value(text: &str, spec: &Field, range_end: bool) -> Result<u32, String> {
+/// One value: a number in range, or a name the field knows.
+fn value(text: &str, spec: &Field) -> Result<u32, String> {
     if text.is_empty() {
         return Err("empty value in a range".into());
     }
@@ -278,12 +281,7 @@ fn value(text: &str, spec: &Field, range_end: bool) -> Result<u32, String> {
     }
     let upper = text.to_ascii_uppercase();
     if let Some(i) = spec.names.iter().position(|n| *n == upper) {
-        let v = spec.names_base + i as u32;
-        return Ok(if range_end && spec.name == "day-of-week" && v == 0 {
-            7
-        } else {
-            v
-        });
+        return Ok(spec.names_base + i as u32);
     }
     if upper.contains('L') || upper.contains('W') {
         return Err(format!(
@@ -355,6 +353,11 @@ mod tests {
             );
         }
         assert!(!Schedule::parse("0 0 * * 1-6").unwrap().matches_date(sunday));
+        // SUN-SUN is Sunday only, not the whole week.
+        let s = Schedule::parse("0 0 * * SUN-SUN").unwrap();
+        assert!(s.matches_date(sunday));
+        assert!(!s.matches_date(date(2026, 12, 7)));
+        assert!(Schedule::parse("0 0 * * 1-0").unwrap().matches_date(sunday));
     }
 
     #[test]
@@ -418,6 +421,22 @@ mod tests {
             let e = Schedule::parse(expr).unwrap_err();
             assert!(e.contains(needle), "{expr}: {e}");
         }
+        // Odd input never panics.
+        for expr in [
+            "99999999999999999999 * * * *",
+            "*/99999999999 * * * *",
+            "1- * * * *",
+            "- * * * *",
+            "*-5 * * * *",
+            "0 0 * JAN- *",
+            "@",
+            "０ 0 * * *",
+            "0 0 * * 7-7/",
+            "0,0,0,0 0 * * *",
+        ] {
+            let _ = Schedule::parse(expr);
+        }
+        assert!(Schedule::parse("@DAILY").is_ok());
         // February 29 exists (in leap years), and with a weekday it is OR-ed.
         Schedule::parse("0 0 29 2 *").unwrap();
         Schedule::parse("0 0 31 2 1").unwrap();

@@ -407,6 +407,7 @@ fn gap_end(zone: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
 mod tests {
     use super::*;
     use crate::zone::parse_zone;
+    use chrono::Datelike;
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -678,6 +679,63 @@ mod tests {
             ),
             AllowCheck::Outside { next: None }
         );
+    }
+
+    #[test]
+    fn every_zone_places_local_times_on_dst_days_consistently() {
+        // Every half hour of 2026's and 1990's DST days, in every accepted zone: a
+        // unique time reads back exactly; a skipped one starts where the clock jumps
+        // over it; a repeated one spans both readings.
+        let reads = |zone: Tz, t: DateTime<Utc>| -> NaiveDateTime {
+            t.naive_utc() + zone.offset_from_utc_datetime(&t.naive_utc()).fix()
+        };
+        let (mut skipped, mut repeated) = (0, 0);
+        for zone in chrono_tz::TZ_VARIANTS.iter().copied() {
+            if parse_zone(zone.name()).is_err() {
+                continue;
+            }
+            let r = Recurrence {
+                schedule: Schedule::parse("*/30 * * * *").unwrap(),
+                duration: TimeDelta::minutes(1),
+                zone,
+            };
+            for year in [1990, 2026] {
+                // Only days whose offset changes: compare noon-to-noon offsets.
+                let mut day = NaiveDate::from_ymd_opt(year, 1, 1).unwrap();
+                while day.year() == year {
+                    let noon = |d: NaiveDate| {
+                        zone.offset_from_utc_datetime(&d.and_hms_opt(12, 0, 0).unwrap())
+                            .fix()
+                    };
+                    let next = day.succ_opt().unwrap();
+                    if noon(day.pred_opt().unwrap()) != noon(next) {
+                        for t in r.schedule.times() {
+                            let local = day.and_time(*t);
+                            let o = r.occurrence(local, Repeated::BothInstants).unwrap();
+                            let name = zone.name();
+                            match o.local_start {
+                                LocalStart::Unique => assert_eq!(reads(zone, o.start), local),
+                                LocalStart::Skipped => {
+                                    skipped += 1;
+                                    assert!(reads(zone, o.start) > local, "{name} {local}");
+                                    let before = o.start - TimeDelta::seconds(1);
+                                    assert!(reads(zone, before) < local, "{name} {local}");
+                                }
+                                LocalStart::Repeated => {
+                                    repeated += 1;
+                                    assert_eq!(reads(zone, o.start), local);
+                                    let later = o.end - r.duration;
+                                    assert!(later > o.start, "{name} {local}");
+                                    assert_eq!(reads(zone, later), local);
+                                }
+                            }
+                        }
+                    }
+                    day = next;
+                }
+            }
+        }
+        assert!(skipped > 100 && repeated > 100, "{skipped} {repeated}");
     }
 
     #[test]
