@@ -21,7 +21,10 @@ lint: setup
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 
-# The whole suite: formatting, lints, guest unit tests, host unit tests and the
-# end-to-end tests that run the real binary with the real component.
+# The whole suite: formatting, lints, guest unit tests, host unit tests, the
+# end-to-end tests that run the real binary with the real component, the example
+# policy tests, and the component under Node via jco.
 test: lint
 	$(CARGO) test --release --workspace
+	$(PLANGATE) test examples
+	cd tests/node && npm install --no-audit --no-fund --silent && node --test
