@@ -5,4 +5,7 @@ mod cache;
 mod check;
 mod commands;
 mod component;
+mod live;
+mod mock_ack;
+mod mock_http;
 mod support;
