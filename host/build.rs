@@ -6,7 +6,10 @@
 //! 2. Debian's `rustc-web` + `rust-web-src` (these CI machines), building `std`
 //!    with `-Zbuild-std` (see `scripts/setup`).
 //!
-//! `PLANGATE_GUEST_WASM=/path/to/core-or-component.wasm` skips the nested build.
+//! `PLANGATE_GUEST_WASM=/path/to/core-or-component.wasm` skips the nested build of
+//! the gate. The same nested build also compiles the example Rust rule plugin and
+//! the hostile test plugins into `OUT_DIR/plugins/` (they are small, and building
+//! them together shares one `std` build).
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -25,19 +28,43 @@ fn main() {
         "wit",
         "Cargo.lock",
         "Cargo.toml",
+        "examples/plugins/nodepool-failures",
+        "tests/plugins",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
     println!("cargo:rerun-if-env-changed=PLANGATE_GUEST_WASM");
     println!("cargo:rerun-if-env-changed=PLANGATE_GUEST_TOOLCHAIN");
 
-    let core = match env::var_os("PLANGATE_GUEST_WASM") {
-        Some(path) => PathBuf::from(path),
-        None => build_guest(&root),
-    };
-    let bytes = std::fs::read(&core).unwrap_or_else(|e| {
+    let prebuilt = env::var_os("PLANGATE_GUEST_WASM").map(PathBuf::from);
+    let mut packages: Vec<&str> = PLUGINS.iter().map(|(package, _)| *package).collect();
+    if prebuilt.is_none() {
+        packages.insert(0, "plangate-guest");
+    }
+    let built = build_wasm(&root, &packages);
+    let gate = prebuilt.unwrap_or_else(|| built.join("plangate_guest.wasm"));
+    encode(&gate, &out.join("plangate-gate.wasm"));
+    std::fs::create_dir_all(out.join("plugins")).expect("create OUT_DIR/plugins");
+    for (package, name) in PLUGINS {
+        encode(
+            &built.join(format!("{}.wasm", package.replace('-', "_"))),
+            &out.join("plugins").join(format!("{name}.wasm")),
+        );
+    }
+}
+
+/// Rule plugin crates built beside the gate: (package, component name).
+const PLUGINS: [(&str, &str); 3] = [
+    ("plangate-plugin-nodepool-failures", "nodepool-failures"),
+    ("plangate-test-plugin-spin", "test-spin"),
+    ("plangate-test-plugin-hog", "test-hog"),
+];
+
+/// Reads a core module (or a component) and writes it as a component to `dest`.
+fn encode(core: &Path, dest: &Path) {
+    let bytes = std::fs::read(core).unwrap_or_else(|e| {
         fail(&format!(
-            "cannot read the guest module {}: {e}",
+            "cannot read the wasm module {}: {e}",
             core.display()
         ))
     });
@@ -54,8 +81,8 @@ fn main() {
                 ))
             })
     };
-    std::fs::write(out.join("plangate-gate.wasm"), component)
-        .expect("write OUT_DIR/plangate-gate.wasm");
+    std::fs::write(dest, component)
+        .unwrap_or_else(|e| fail(&format!("cannot write {}: {e}", dest.display())));
 }
 
 /// Components have layer 1 in the version field of the preamble; core modules have 0.
@@ -101,7 +128,8 @@ fn detect() -> Option<Toolchain> {
     None
 }
 
-fn build_guest(root: &Path) -> PathBuf {
+/// Builds `packages` for wasm32 in one cargo run; returns the directory of the `.wasm` files.
+fn build_wasm(root: &Path, packages: &[&str]) -> PathBuf {
     let target_dir = env::var_os("PLANGATE_GUEST_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target").join("guest"));
@@ -143,8 +171,7 @@ fn build_guest(root: &Path) -> PathBuf {
             "--target",
             "wasm32-unknown-unknown",
         ])
-        .arg("--manifest-path")
-        .arg(root.join("guest/Cargo.toml"))
+        .args(packages.iter().flat_map(|p| ["-p", p]))
         .env("CARGO_TARGET_DIR", &target_dir)
         .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
         .env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false")
@@ -166,11 +193,11 @@ fn build_guest(root: &Path) -> PathBuf {
     }
     let status = cmd
         .status()
-        .unwrap_or_else(|e| fail(&format!("cannot run cargo for the guest: {e}")));
+        .unwrap_or_else(|e| fail(&format!("cannot run cargo for the wasm components: {e}")));
     if !status.success() {
-        fail("building the guest for wasm32 failed (see the cargo output above)");
+        fail("building the wasm components failed (see the cargo output above)");
     }
-    target_dir.join("wasm32-unknown-unknown/release/plangate_guest.wasm")
+    target_dir.join("wasm32-unknown-unknown/release")
 }
 
 fn fail(message: &str) -> ! {

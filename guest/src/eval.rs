@@ -39,8 +39,36 @@ struct Hit {
     clears_at: Option<DateTime<Utc>>,
 }
 
+/// Findings a rule plugin returned (the host ran it), to merge into a decision.
+#[derive(Debug, Clone)]
+pub struct External {
+    /// The plugin's name.
+    pub plugin: String,
+    /// The highest severity its findings may have.
+    pub cap: Severity,
+    /// What it returned for the requested deploy window.
+    pub findings: Vec<Finding>,
+}
+
+/// A plugin finding as a hit, with its conflict window as instants (if it has one):
+/// later in the next-clear-start search it applies only while the deploy overlaps it.
+struct ExternalHit {
+    hit: Hit,
+    window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
 /// Evaluates `plans` against `policy` for the deploy described by `ctx`.
 pub fn evaluate(policy: &Policy, plans: &[Plan], ctx: &Context) -> Decision {
+    evaluate_with(policy, plans, ctx, &[])
+}
+
+/// Evaluates like [`evaluate`], merging plugin findings as if a rule had made them.
+pub fn evaluate_with(
+    policy: &Policy,
+    plans: &[Plan],
+    ctx: &Context,
+    external: &[External],
+) -> Decision {
     let scope: Vec<&Plan> = plans
         .iter()
         .filter(|p| ctx.cluster_id.as_ref().is_none_or(|c| &p.cluster_id == c))
@@ -65,14 +93,19 @@ pub fn evaluate(policy: &Policy, plans: &[Plan], ctx: &Context) -> Decision {
         .and_then(|h| start.checked_add_signed(h))
         .unwrap_or(DateTime::<Utc>::MAX_UTC);
 
+    let external = external_hits(policy, external);
     let mut hits = hits_at(policy, &scope, start, duration, limit);
+    hits.extend(external.iter().map(|e| Hit {
+        finding: e.hit.finding.clone(),
+        clears_at: e.hit.clears_at,
+    }));
     hits.sort_by(|a, b| {
         rank(b.finding.severity)
             .cmp(&rank(a.finding.severity))
             .then_with(|| conflict_start(&a.finding).cmp(&conflict_start(&b.finding)))
     });
     let verdict = verdict_of(hits.iter().map(|h| h.finding.severity));
-    let next_clear_start = next_clear_start(policy, &scope, start, duration, &hits, ctx)
+    let next_clear_start = next_clear_start(policy, &scope, start, duration, &hits, &external, ctx)
         .map(|t| with_offset(t, ctx.deploy.start.offset_minutes));
     Decision {
         verdict,
@@ -136,6 +169,7 @@ fn next_clear_start(
     start: DateTime<Utc>,
     duration: TimeDelta,
     first: &[Hit],
+    external: &[ExternalHit],
     ctx: &Context,
 ) -> Option<DateTime<Utc>> {
     let horizon = start
@@ -157,9 +191,60 @@ fn next_clear_start(
             return None;
         }
         owned = hits_at(policy, scope, t, duration, horizon);
+        // A plugin finding applies later only while the deploy overlaps its window.
+        let end = t.checked_add_signed(duration)?;
+        for ext in external {
+            if ext.window.is_none_or(|(ws, we)| t < we && ws < end) {
+                owned.push(Hit {
+                    finding: ext.hit.finding.clone(),
+                    clears_at: ext.hit.clears_at,
+                });
+            }
+        }
         hits = &owned;
     }
     None
+}
+
+/// Plugin findings as hits: the rule is prefixed with the plugin's name, the severity
+/// capped by the plugin's cap and by the policy's plugin rule of that name, if any.
+/// Each comes with its conflict window (as instants), if it has one.
+fn external_hits(policy: &Policy, external: &[External]) -> Vec<ExternalHit> {
+    let mut out = Vec::new();
+    for ext in external {
+        let policy_cap = policy
+            .rules
+            .iter()
+            .find(|r| r.name == ext.plugin && matches!(r.kind, Kind::Plugin { .. }))
+            .map(|r| r.severity);
+        for f in &ext.findings {
+            let mut finding = f.clone();
+            finding.rule = if f.rule.is_empty() || f.rule == ext.plugin {
+                ext.plugin.clone()
+            } else {
+                format!("{}/{}", ext.plugin, f.rule)
+            };
+            let mut severity = f.severity;
+            for cap in std::iter::once(ext.cap).chain(policy_cap) {
+                if rank(cap) < rank(severity) {
+                    severity = cap;
+                }
+            }
+            finding.severity = severity;
+            let window = f
+                .conflict
+                .as_ref()
+                .and_then(|w| Some((to_utc(&w.start)?, to_utc(&w.end)?)));
+            out.push(ExternalHit {
+                hit: Hit {
+                    finding,
+                    clears_at: window.map(|(_, end)| end),
+                },
+                window,
+            });
+        }
+    }
+    out
 }
 
 /// Every finding for a deploy of `duration` starting at `start`; searches for the
@@ -429,6 +514,8 @@ fn rule_hits(
                 }
             }
         }
+        // The host runs plugins; their findings arrive through `evaluate_with`.
+        Kind::Plugin { .. } => {}
         Kind::Exclusion { start: xs, end: xe } => {
             if start < utc(xe) && utc(xs) < end {
                 out.push(Hit {
@@ -1296,5 +1383,83 @@ timezone = "Europe/Berlin"
         let d = run(r#"{"plans":[]}"#, "2026-12-05T03:00:00+08:00", 60, None);
         assert_eq!(d.verdict, Verdict::Allow);
         assert!(d.findings.is_empty());
+    }
+
+    fn plugin_finding(rule: &str, severity: Severity, window: Option<(&str, &str)>) -> Finding {
+        Finding {
+            rule: rule.into(),
+            severity,
+            plan_id: None,
+            cluster_id: None,
+            region: None,
+            plan_type: None,
+            state: None,
+            target_type: None,
+            target_id: None,
+            conflict: window.map(|(s, e)| Window {
+                start: parse_rfc3339(s).unwrap(),
+                end: parse_rfc3339(e).unwrap(),
+            }),
+            message: "from a plugin".into(),
+        }
+    }
+
+    #[test]
+    fn plugin_findings_merge_named_capped_and_clearing_at_their_window() {
+        let policy = compile(
+            "version = 1\n[[rule]]\nkind = \"plugin\"\nname = \"capped\"\npath = \"c.wasm\"\nseverity = \"warn\"\n",
+        )
+        .unwrap();
+        let ext = vec![
+            External {
+                plugin: "np".into(),
+                cap: Severity::Deny,
+                findings: vec![plugin_finding(
+                    "failed-recently",
+                    Severity::Deny,
+                    Some(("2026-12-01T00:00:00Z", "2026-12-03T15:00:00Z")),
+                )],
+            },
+            External {
+                plugin: "capped".into(),
+                cap: Severity::Deny,
+                findings: vec![plugin_finding("capped", Severity::Deny, None)],
+            },
+        ];
+        let d = evaluate_with(&policy, &[], &ctx("2026-12-03T12:00:00Z", 60, None), &ext);
+        assert_eq!(d.verdict, Verdict::Deny);
+        let got: Vec<_> = d
+            .findings
+            .iter()
+            .map(|f| (f.rule.as_str(), f.severity))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("np/failed-recently", Severity::Deny),
+                ("capped", Severity::Warn)
+            ]
+        );
+        // The deny clears where its window ends; the capped warn never blocks.
+        assert_eq!(next(&d).as_deref(), Some("2026-12-03T15:00:00+00:00"));
+
+        // A deny without a window never clears by time.
+        let ext = vec![External {
+            plugin: "np".into(),
+            cap: Severity::Deny,
+            findings: vec![plugin_finding("np", Severity::Deny, None)],
+        }];
+        let d = evaluate_with(&policy, &[], &ctx("2026-12-03T12:00:00Z", 60, None), &ext);
+        assert_eq!(d.findings[0].rule, "np");
+        assert_eq!(d.next_clear_start, None);
+
+        // A warn cap turns a plugin's deny into a warning.
+        let ext = vec![External {
+            plugin: "np".into(),
+            cap: Severity::Warn,
+            findings: vec![plugin_finding("x", Severity::Deny, None)],
+        }];
+        let d = evaluate_with(&policy, &[], &ctx("2026-12-03T12:00:00Z", 60, None), &ext);
+        assert_eq!(d.verdict, Verdict::Warn);
     }
 }

@@ -60,8 +60,41 @@ impl policy_iface::GuestEngine for Engine {
         self.0.rules.iter().map(|r| r.name.clone()).collect()
     }
 
+    fn plugins(&self) -> Vec<policy_iface::PluginSpec> {
+        self.0
+            .rules
+            .iter()
+            .filter_map(|r| match &r.kind {
+                policy::Kind::Plugin { path, config } => Some(policy_iface::PluginSpec {
+                    name: r.name.clone(),
+                    path: path.clone(),
+                    config: config.clone(),
+                    severity_cap: r.severity,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn evaluate(&self, plans: Vec<Plan>, ctx: Context) -> Decision {
         eval::evaluate(&self.0, &plans, &ctx)
+    }
+
+    fn evaluate_with_plugins(
+        &self,
+        plans: Vec<Plan>,
+        ctx: Context,
+        extra: Vec<policy_iface::PluginFindings>,
+    ) -> Decision {
+        let external: Vec<eval::External> = extra
+            .into_iter()
+            .map(|e| eval::External {
+                plugin: e.plugin,
+                cap: e.severity_cap,
+                findings: e.findings,
+            })
+            .collect();
+        eval::evaluate_with(&self.0, &plans, &ctx, &external)
     }
 }
 

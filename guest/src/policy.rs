@@ -88,6 +88,13 @@ pub struct Rule {
 /// The rule kinds and their settings.
 #[derive(Debug, Clone)]
 pub enum Kind {
+    /// A third-party rule component the host runs; its severity is a cap.
+    Plugin {
+        /// The component's path as written (relative to the policy file).
+        path: String,
+        /// Its configuration as JSON text.
+        config: String,
+    },
     /// A matching plan whose `[start - before, end + after)` overlaps the deploy window.
     PlanWindow {
         /// Which plans the rule looks at.
@@ -359,6 +366,34 @@ fn compile_rule(raw: Value) -> Result<Rule, (Option<String>, String)> {
             (Kind::Exclusion { start, end }, Severity::Deny)
         }
         "freeze" => (Kind::Freeze(recurrence(obj).map_err(fail)?), Severity::Deny),
+        "plugin" => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Raw {
+                path: Option<String>,
+                #[serde(default)]
+                config: Option<Value>,
+            }
+            let raw: Raw = fields(obj).map_err(fail)?;
+            let path = match raw.path {
+                Some(p) if !p.trim().is_empty() => p,
+                _ => {
+                    return Err(fail(
+                        "field path is missing: name the plugin's .wasm file".into(),
+                    ));
+                }
+            };
+            let config = match raw.config {
+                None | Some(Value::Null) => "{}".to_string(),
+                Some(v @ Value::Object(_)) => v.to_string(),
+                Some(_) => {
+                    return Err(fail(
+                        "field config: must be a table (or a JSON object)".into(),
+                    ));
+                }
+            };
+            (Kind::Plugin { path, config }, Severity::Deny)
+        }
         "allow-window" => {
             if severity.is_some_and(|s| s != Severity::Deny) {
                 return Err(fail(
@@ -374,7 +409,7 @@ fn compile_rule(raw: Value) -> Result<Rule, (Option<String>, String)> {
         }
         other => {
             return Err(fail(format!(
-                "unknown kind {other:?} (expected plan-window, executing, recent-failure, exclusion, freeze, allow-window)"
+                "unknown kind {other:?} (expected plan-window, executing, recent-failure, exclusion, freeze, allow-window, plugin)"
             )));
         }
     };
@@ -643,6 +678,41 @@ mod tests {
     }
 
     #[test]
+    fn plugin_rules_carry_path_config_and_cap() {
+        let p = compile(
+            "version = 1\n[[rule]]\nkind = \"plugin\"\nname = \"np\"\npath = \"plugins/np.wasm\"\nseverity = \"warn\"\n[rule.config]\nlookback = \"7d\"\n",
+        )
+        .unwrap();
+        assert_eq!(p.rules[0].severity, Severity::Warn);
+        match &p.rules[0].kind {
+            Kind::Plugin { path, config } => {
+                assert_eq!(path, "plugins/np.wasm");
+                assert_eq!(config, r#"{"lookback":"7d"}"#);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let p = compile("version = 1\n[[rule]]\nkind = \"plugin\"\npath = \"x.wasm\"\n").unwrap();
+        assert_eq!(p.rules[0].severity, Severity::Deny);
+        match &p.rules[0].kind {
+            Kind::Plugin { config, .. } => assert_eq!(config, "{}"),
+            other => panic!("unexpected {other:?}"),
+        }
+        let e = err("version = 1\n[[rule]]\nkind = \"plugin\"\nname = \"np\"\n");
+        assert!(e.starts_with("rule 1 (np): field path is missing"), "{e}");
+        let e = err(
+            "version = 1\n[[rule]]\nkind = \"plugin\"\nname = \"np\"\npath = \"x\"\nconfig = 3\n",
+        );
+        assert!(
+            e.starts_with("rule 1 (np): field config: must be a table"),
+            "{e}"
+        );
+        let e = err(
+            "version = 1\n[[rule]]\nkind = \"plugin\"\nname = \"np\"\npath = \"x\"\nconfg = {}\n",
+        );
+        assert!(e.starts_with("rule 1 (np): unknown field `confg`"), "{e}");
+    }
+
+    #[test]
     fn globs() {
         assert!(glob("c8f3*", "c8f3a1b2"));
         assert!(glob("*", ""));
@@ -809,7 +879,7 @@ timezone = "Europe/Berlin"
         let e = err("version = 1\n[[rule]]\nkind = \"blackout\"\n");
         assert!(
             e.ends_with(
-                "(expected plan-window, executing, recent-failure, exclusion, freeze, allow-window)"
+                "(expected plan-window, executing, recent-failure, exclusion, freeze, allow-window, plugin)"
             ),
             "{e}"
         );

@@ -119,7 +119,7 @@ pub fn decide(args: &CheckArgs) -> Result<Report, Undecided> {
     let evaluator = Evaluator::new().map_err(setup)?;
     // Compile first: a broken policy is reported before any plans are read.
     let policy = evaluator
-        .policy(args.policy.policy.as_deref())
+        .policy_with_plugins(args.policy.policy.as_deref(), &args.policy.plugins)
         .map_err(setup)?;
     let (regions, plans) = evaluator.load_plans(&args.source)?;
     let decision = evaluator.decide(&policy, &plans, &ctx).map_err(setup)?;

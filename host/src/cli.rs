@@ -86,6 +86,10 @@ pub struct PolicyArgs {
     /// How far ahead to search for the next clear start.
     #[arg(long, value_name = "DURATION", default_value = "14d")]
     pub horizon: String,
+    /// A rule plugin component (the WIT `rule` world) to run beside the policy's rules;
+    /// named after the file, configuration `{}`, findings up to deny. Repeatable.
+    #[arg(long = "plugin", value_name = "FILE.wasm")]
+    pub plugins: Vec<PathBuf>,
 }
 
 /// Output formats of `check`.

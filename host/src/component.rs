@@ -14,11 +14,12 @@ pub mod bindings {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "gate",
+        additional_derives: [serde::Serialize, serde::Deserialize],
     });
 }
 
 pub use bindings::exports::plangate::gate::plans::ParseError;
-pub use bindings::exports::plangate::gate::policy::PolicyError;
+pub use bindings::exports::plangate::gate::policy::{PluginFindings, PluginSpec, PolicyError};
 pub use bindings::exports::plangate::gate::types::{
     Context, Decision, Finding, Plan, PlanState, PlanType, Severity, TargetType, Timestamp,
     Verdict, Window,
@@ -50,6 +51,8 @@ impl Default for Limits {
 
 /// How often the epoch advances; the deadline is counted in these ticks.
 const TICK: Duration = Duration::from_millis(10);
+/// Epoch ticks per second (plugins on the same engine count their deadline in these).
+pub const TICKS_PER_SECOND: u64 = 1000 / TICK.as_millis() as u64;
 
 /// Per-store host state: only the limiter.
 struct State {
@@ -106,6 +109,11 @@ impl Gate {
             limits,
             ticker_stop,
         })
+    }
+
+    /// The engine (and epoch ticker) the gate runs on; plugins share it.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 
     /// A fresh instance in a fresh store with this gate's limits.
@@ -225,6 +233,44 @@ impl Session {
             .call_rule_names(&mut self.store, handle)
             .map_err(|e| explain(e, "listing the policy's rules", self.limits))?;
         Ok(Ok(names))
+    }
+
+    /// Compiles `doc` and returns the plugins it names.
+    pub fn plugin_specs(&mut self, doc: &str) -> Result<Result<Vec<PluginSpec>, PolicyError>> {
+        let engine = self.bindings.plangate_gate_policy().engine();
+        let handle = match engine
+            .call_compile(&mut self.store, doc)
+            .map_err(|e| explain(e, "compiling the policy", self.limits))?
+        {
+            Ok(h) => h,
+            Err(e) => return Ok(Err(e)),
+        };
+        let specs = engine
+            .call_plugins(&mut self.store, handle)
+            .map_err(|e| explain(e, "listing the policy's plugins", self.limits))?;
+        Ok(Ok(specs))
+    }
+
+    /// Compiles `doc` and evaluates `plans` in `ctx`, merging plugin findings.
+    pub fn evaluate_with_plugins(
+        &mut self,
+        doc: &str,
+        plans: &[Plan],
+        ctx: &Context,
+        extra: &[PluginFindings],
+    ) -> Result<Result<Decision, PolicyError>> {
+        let engine = self.bindings.plangate_gate_policy().engine();
+        let handle = match engine
+            .call_compile(&mut self.store, doc)
+            .map_err(|e| explain(e, "compiling the policy", self.limits))?
+        {
+            Ok(h) => h,
+            Err(e) => return Ok(Err(e)),
+        };
+        let decision = engine
+            .call_evaluate_with_plugins(&mut self.store, handle, plans, ctx, extra)
+            .map_err(|e| explain(e, "evaluating the policy", self.limits))?;
+        Ok(Ok(decision))
     }
 
     /// Compiles `doc` and evaluates `plans` in `ctx` with it.

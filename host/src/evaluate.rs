@@ -1,53 +1,124 @@
 //! The evaluation pipeline shared by every command: compile the policy, parse the
 //! bodies, evaluate — each step in the component, each evaluation in a fresh Store.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context as _, Result, anyhow, bail};
 use chrono::{DateTime, FixedOffset, TimeDelta};
 
 use crate::ack::Fetched;
 use crate::cli::{PolicyArgs, SourceArgs};
-use crate::component::{Context, Decision, Gate, Limits, Plan, Window};
+use crate::component::{
+    Context, Decision, Gate, Limits, Plan, PluginFindings, Severity, TICKS_PER_SECOND, Window,
+};
 use crate::error::{Undecided, hinted};
+use crate::plugin::{Plugin, PluginHost, PluginLimits};
 use crate::source::{load_bodies, parse_regions, read_policy};
 use crate::times::{parse_duration, to_timestamp};
 
-/// A policy that compiled in the component.
-#[derive(Debug, Clone)]
+/// A policy that compiled in the component, with its plugins loaded.
+#[derive(Clone)]
 pub struct LoadedPolicy {
     /// The document text.
     pub doc: String,
     /// `default` or the file path, for reports.
     pub name: String,
-    /// Its rule names, in document order.
+    /// Its rule names, in document order (plus `--plugin` names).
     pub rules: Vec<String>,
+    /// Plugins to run: the policy's `kind = "plugin"` rules, then `--plugin` files.
+    pub plugins: Vec<(Arc<Plugin>, Severity)>,
 }
 
 /// The loaded gate component plus helpers to run the pipeline with it.
 pub struct Evaluator {
     gate: Gate,
+    plugin_host: OnceLock<PluginHost>,
 }
 
 impl Evaluator {
-    /// Compiles the embedded gate component.
+    /// Loads the embedded gate component.
     pub fn new() -> Result<Self> {
         Ok(Evaluator {
             gate: Gate::load(Limits::default())?,
+            plugin_host: OnceLock::new(),
         })
     }
 
     /// Loads and compiles `path`, or the default policy when `None`.
     pub fn policy(&self, path: Option<&Path>) -> Result<LoadedPolicy> {
+        self.policy_with_plugins(path, &[])
+    }
+
+    /// Loads `path` (or the default policy) and the plugins it names, plus `extra`
+    /// plugin files (each named after its file stem).
+    pub fn policy_with_plugins(
+        &self,
+        path: Option<&Path>,
+        extra: &[PathBuf],
+    ) -> Result<LoadedPolicy> {
         let mut session = self.gate.session()?;
         let (doc, name) = match path {
             Some(p) => (read_policy(p)?, p.display().to_string()),
             None => (session.default_policy()?, "default".to_string()),
         };
-        match session.check_policy(&doc)? {
-            Ok(rules) => Ok(LoadedPolicy { doc, name, rules }),
-            Err(e) => Err(policy_error(&name, &e.message)),
+        let mut rules = match session.check_policy(&doc)? {
+            Ok(rules) => rules,
+            Err(e) => return Err(policy_error(&name, &e.message)),
+        };
+        let specs = match session.plugin_specs(&doc)? {
+            Ok(specs) => specs,
+            Err(e) => return Err(policy_error(&name, &e.message)),
+        };
+        let base = path.and_then(Path::parent).unwrap_or(Path::new("."));
+        let mut plugins = Vec::new();
+        for spec in specs {
+            let file = base.join(&spec.path);
+            let plugin = self
+                .plugin_host()?
+                .load(&spec.name, &file, spec.config)
+                .with_context(|| format!("policy {name}: cannot load plugin {}", spec.name))?;
+            plugins.push((Arc::new(plugin), spec.severity_cap));
         }
+        for file in extra {
+            let stem = file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| {
+                    anyhow!(
+                        "--plugin {}: cannot name a plugin after this path",
+                        file.display()
+                    )
+                })?;
+            if rules.iter().any(|r| r == stem) {
+                bail!(
+                    "--plugin {}: the policy already has a rule named {stem}",
+                    file.display()
+                );
+            }
+            let plugin = self.plugin_host()?.load(stem, file, "{}".into())?;
+            rules.push(stem.to_string());
+            plugins.push((Arc::new(plugin), Severity::Deny));
+        }
+        Ok(LoadedPolicy {
+            doc,
+            name,
+            rules,
+            plugins,
+        })
+    }
+
+    fn plugin_host(&self) -> Result<&PluginHost> {
+        if let Some(host) = self.plugin_host.get() {
+            return Ok(host);
+        }
+        let host = PluginHost::new(
+            self.gate.engine(),
+            TICKS_PER_SECOND,
+            PluginLimits::from_env()?,
+        )?;
+        Ok(self.plugin_host.get_or_init(|| host))
     }
 
     /// The largest response body the component accepts.
@@ -101,13 +172,25 @@ impl Evaluator {
         Ok((regions, self.parse_bodies(&bodies)?))
     }
 
-    /// Evaluates `plans` with `policy` in a fresh store.
+    /// Evaluates `plans` with `policy` in a fresh store, after running its plugins
+    /// (each in its own sandbox). A plugin failure is an error: fail closed.
     pub fn decide(&self, policy: &LoadedPolicy, plans: &[Plan], ctx: &Context) -> Result<Decision> {
         let mut session = self.gate.session()?;
-        match session.evaluate(&policy.doc, plans, ctx)? {
-            Ok(d) => Ok(d),
-            Err(e) => Err(policy_error(&policy.name, &e.message)),
-        }
+        let decided = if policy.plugins.is_empty() {
+            session.evaluate(&policy.doc, plans, ctx)?
+        } else {
+            let host = self.plugin_host()?;
+            let mut extra = Vec::with_capacity(policy.plugins.len());
+            for (plugin, cap) in &policy.plugins {
+                extra.push(PluginFindings {
+                    plugin: plugin.name.clone(),
+                    severity_cap: *cap,
+                    findings: host.evaluate(plugin, plans, ctx)?,
+                });
+            }
+            session.evaluate_with_plugins(&policy.doc, plans, ctx, &extra)?
+        };
+        decided.map_err(|e| policy_error(&policy.name, &e.message))
     }
 }
 

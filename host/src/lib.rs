@@ -13,6 +13,7 @@ pub mod error;
 pub mod evaluate;
 pub mod next;
 pub mod plans;
+pub mod plugin;
 pub mod policy_test;
 pub mod render;
 pub mod report_ci;

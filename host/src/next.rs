@@ -32,7 +32,7 @@ fn next(args: &NextArgs) -> Result<Exit, Undecided> {
     let ctx = context(after, duration, args.source.cluster.as_deref(), horizon).map_err(setup)?;
     let evaluator = Evaluator::new().map_err(setup)?;
     let policy = evaluator
-        .policy(args.policy.policy.as_deref())
+        .policy_with_plugins(args.policy.policy.as_deref(), &args.policy.plugins)
         .map_err(setup)?;
     let (_, plans) = evaluator.load_plans(&args.source)?;
     let d = evaluator.decide(&policy, &plans, &ctx).map_err(setup)?;

@@ -49,7 +49,8 @@ fn wait(args: &WaitArgs) -> anyhow::Result<Exit> {
     let interval = parse_duration("--interval", &args.interval)?.to_std()?;
     let horizon = horizon(&args.policy)?;
     let evaluator = Evaluator::new()?;
-    let policy = evaluator.policy(args.policy.policy.as_deref())?;
+    let policy =
+        evaluator.policy_with_plugins(args.policy.policy.as_deref(), &args.policy.plugins)?;
     let live = std::io::stderr().is_terminal();
     let started = Instant::now();
     let mut attempt = 0u32;

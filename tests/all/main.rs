@@ -8,4 +8,5 @@ mod component;
 mod live;
 mod mock_ack;
 mod mock_http;
+mod plugins;
 mod support;

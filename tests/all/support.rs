@@ -47,8 +47,18 @@ impl std::fmt::Debug for Run {
 
 /// Runs `plangate ARGS` with `stdin` piped in, with a clean colour environment.
 pub fn plangate_stdin(args: &[&str], stdin: &[u8]) -> Run {
+    run_with(args, stdin, &[])
+}
+
+/// Runs `plangate ARGS` with extra environment variables.
+pub fn plangate_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    run_with(args, b"", env)
+}
+
+fn run_with(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_plangate"))
         .args(args)
+        .envs(env.iter().copied())
         .env_remove("NO_COLOR")
         .env("PLANGATE_CACHE_DIR", cache_dir())
         .stdin(Stdio::piped())
