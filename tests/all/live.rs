@@ -574,6 +574,7 @@ fn mock_sts(
     id: &'static str,
     secret: &'static str,
     token: &'static str,
+    lifetime: chrono::Duration,
 ) -> Server {
     Server::start(move |req| {
         let form: HashMap<String, String> = decode_form(&String::from_utf8_lossy(&req.body))
@@ -597,7 +598,7 @@ fn mock_sts(
                 &json!({"Code": "AuthenticationFail.OIDCToken.Invalid", "Message": "bad", "RequestId": "STS-1"}),
             );
         }
-        let expiration = (chrono::Utc::now() + chrono::Duration::hours(1))
+        let expiration = (chrono::Utc::now() + lifetime)
             .format("%Y-%m-%dT%H:%M:%SZ")
             .to_string();
         Reply::json(
@@ -620,7 +621,7 @@ fn mock_sts(
 fn oidc_role_is_assumed_through_sts() {
     let oidc = "eyJhbGciOiJSUzI1NiJ9.oidc-token-body.sig";
     let (id, secret, token) = ("STS.FromOidc", "oidc-tmp-secret-77", "oidc-sts-token-88");
-    let sts = mock_sts(oidc, id, secret, token);
+    let sts = mock_sts(oidc, id, secret, token, chrono::Duration::hours(1));
     let mock = MockAck::start(
         vec![Key::sts(id, secret, token)],
         fixture_plans("region-mixed-response.json"),
@@ -660,6 +661,16 @@ fn oidc_role_is_assumed_through_sts() {
     );
     assert_no_secrets(&r, &[oidc, secret, token]);
 
+    // Credentials that expire within 5 minutes are fetched again before each use.
+    let short = mock_sts(oidc, id, secret, token, chrono::Duration::minutes(3));
+    let short_url = short.url();
+    let mut env_short = env.to_vec();
+    env_short[4] = ("ALIBABA_CLOUD_STS_ENDPOINT", short_url.as_str());
+    let r = check(&mock.url(), &["--at", MIXED_AT], &env_short);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(short.seen().len(), 3, "refreshed for every query");
+    assert_eq!(mock.seen().len(), 6);
+
     // A token STS refuses: a configuration error, even with --fail-open.
     let bad = temp_file(b"some-other-token");
     let mut env = env.to_vec();
@@ -679,7 +690,7 @@ fn oidc_role_is_assumed_through_sts() {
             .contains("Code AuthenticationFail.OIDCToken.Invalid"),
         "{r:?}"
     );
-    assert_eq!(mock.seen().len(), 3, "ACK was not called");
+    assert_eq!(mock.seen().len(), 6, "ACK was not called");
     assert_no_secrets(&r, &["some-other-token"]);
 }
 
@@ -992,4 +1003,63 @@ fn the_mock_itself_refuses_replays_stale_dates_and_tampering() {
     );
     assert_eq!(status, 400);
     assert!(body.contains("InvalidTimeStamp.Expired"), "{body}");
+}
+
+/// A server that answers a TLS handshake with plain HTTP; counts connections.
+fn not_tls_server() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = std::sync::Arc::clone(&count);
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline && seen.load(Ordering::SeqCst) < 8 {
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    let _ = stream.set_nonblocking(false);
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                    let mut buf = [0u8; 1024];
+                    let _ = stream.read(&mut buf);
+                    let _ =
+                        stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    });
+    (addr, count)
+}
+
+#[test]
+fn tls_failures_are_not_retried_and_may_fail_open() {
+    let (addr, connections) = not_tls_server();
+    let endpoint = format!("https://{addr}");
+    let r = check(&endpoint, &["--at", MIXED_AT], &keys_env(AK, SK));
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("TLS failed"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("hint: the endpoint did not complete a verified TLS handshake"),
+        "{r:?}"
+    );
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "not retried"
+    );
+    let r = check(
+        &endpoint,
+        &["--at", MIXED_AT, "--fail-open"],
+        &keys_env(AK, SK),
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.starts_with("ALLOW (FAIL-OPEN)"), "{r:?}");
+    assert_no_secrets(&r, &[SK]);
 }

@@ -242,7 +242,11 @@ impl Client {
                     };
                     (retry, *retry_after, shown)
                 }
-                Err(e) => (transport_retryable(e), None, format!("error: {e}")),
+                Err(e) => (
+                    transport_retryable(e, &req.url),
+                    None,
+                    format!("error: {e}"),
+                ),
             };
             let wait = (retry && attempt < max).then(|| {
                 self.settings
@@ -342,19 +346,32 @@ fn exchange(agent: &ureq::Agent, req: &Outgoing) -> Result<(Reply, Option<Durati
 
 /// Transport errors worth another attempt: timeouts, resets, early EOF (a truncated body),
 /// refused connections, name resolution. TLS and certificate errors are not: they will not heal.
-fn transport_retryable(e: &ureq::Error) -> bool {
-    matches!(
-        e,
-        ureq::Error::Io(_)
-            | ureq::Error::Timeout(_)
-            | ureq::Error::ConnectionFailed
-            | ureq::Error::HostNotFound
-            | ureq::Error::Protocol(_)
-    )
+fn transport_retryable(e: &ureq::Error, url: &str) -> bool {
+    !is_tls(e, url)
+        && matches!(
+            e,
+            ureq::Error::Io(_)
+                | ureq::Error::Timeout(_)
+                | ureq::Error::ConnectionFailed
+                | ureq::Error::HostNotFound
+                | ureq::Error::Protocol(_)
+        )
+}
+
+/// TLS failures: ureq's own TLS errors, and rustls errors, which reach us as I/O errors of kind
+/// `InvalidData` (a bad certificate, a server that does not speak TLS).
+fn is_tls(e: &ureq::Error, url: &str) -> bool {
+    match e {
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => true,
+        ureq::Error::Io(io) => {
+            url.starts_with("https://") && io.kind() == std::io::ErrorKind::InvalidData
+        }
+        _ => false,
+    }
 }
 
 fn transport_error(what: &str, url: &str, e: ureq::Error, attempts: u32) -> anyhow::Error {
-    let tls = matches!(e, ureq::Error::Tls(_) | ureq::Error::Rustls(_));
+    let tls = is_tls(&e, url);
     let after = if attempts > 1 {
         format!(" (gave up after {attempts} attempts)")
     } else {
@@ -363,9 +380,9 @@ fn transport_error(what: &str, url: &str, e: ureq::Error, attempts: u32) -> anyh
     let message = format!("{what}: request to {url} failed{after}");
     if tls {
         return hinted(
-            format!("{message}: TLS error: {e}"),
-            "the endpoint's TLS certificate could not be verified: check --endpoint, \
-             and any proxy that intercepts TLS",
+            format!("{message}: TLS failed: {e}"),
+            "the endpoint did not complete a verified TLS handshake: check --endpoint (is it \
+             https?), the system clock, and any proxy that intercepts TLS",
         );
     }
     if let ureq::Error::BodyExceedsLimit(_) = e {
