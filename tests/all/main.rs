@@ -10,3 +10,4 @@ mod mock_ack;
 mod mock_http;
 mod plugins;
 mod support;
+mod terminal;
