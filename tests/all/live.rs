@@ -495,6 +495,11 @@ fn truncated_bodies_fail_closed_after_retries() {
     assert_eq!(r.code, 2, "{r:?}");
     assert_eq!(mock.seen().len(), 4);
     assert!(r.stderr.contains("gave up after 4 attempts"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("caused by: the connection closed before the whole response arrived"),
+        "{r:?}"
+    );
 
     mock.fault(&[Fault::Truncate; 4]);
     let r = check(

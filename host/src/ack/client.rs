@@ -388,7 +388,17 @@ fn transport_error(what: &str, url: &str, e: ureq::Error, attempts: u32) -> anyh
     if let ureq::Error::BodyExceedsLimit(_) = e {
         return anyhow!("{message}: the response is larger than {MAX_BODY_BYTES} bytes");
     }
-    anyhow::Error::new(e).context(message)
+    let why = match &e {
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Some("the connection closed before the whole response arrived (truncated)")
+        }
+        ureq::Error::Timeout(_) => Some("no complete answer within the timeout"),
+        _ => None,
+    };
+    match why {
+        Some(why) => anyhow::Error::new(e).context(why).context(message),
+        None => anyhow::Error::new(e).context(message),
+    }
 }
 
 /// The error fields of an Alibaba Cloud error body: RPC style (`Code`, `Message`, `RequestId`)
