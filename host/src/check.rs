@@ -2,17 +2,14 @@
 
 use std::io::{IsTerminal, Write};
 
-use anyhow::Context as _;
-use chrono::Utc;
 use serde_json::json;
 
 use crate::cli::{CheckArgs, CheckFormat, ColorChoice};
 use crate::component::{Severity, Verdict};
 use crate::error::{Exit, Undecided, hinted, render as render_error};
-use crate::evaluate::{Evaluator, context, horizon};
+use crate::evaluate::{Answer, answer};
 use crate::render::{Palette, Report, Request, json_report, text_report};
 use crate::report_ci::{github_report, junit_report};
-use crate::times::{parse_at, parse_duration};
 
 /// Runs `check` and prints its report; returns the exit code.
 pub fn run(args: &CheckArgs) -> Exit {
@@ -99,30 +96,22 @@ pub fn palette(choice: ColorChoice) -> Palette {
 
 /// Everything up to the report; errors say whether the plans or the setup failed.
 pub fn decide(args: &CheckArgs) -> Result<Report, Undecided> {
-    let setup = Undecided::Setup;
-    let at = parse_at(&args.at, Utc::now())
-        .context("invalid --at")
-        .map_err(setup)?;
-    let duration = parse_duration("--duration", &args.duration).map_err(setup)?;
-    let horizon = horizon(&args.policy).map_err(setup)?;
     let break_glass = match &args.break_glass {
         Some(r) if r.trim().is_empty() => {
-            return Err(setup(hinted(
+            return Err(Undecided::Setup(hinted(
                 "--break-glass needs a reason",
                 "say why, e.g. --break-glass \"hotfix for INC-1234, approved by on-call\"",
             )));
         }
         other => other.clone(),
     };
-    let ctx = context(at, duration, args.source.cluster.as_deref(), horizon).map_err(setup)?;
-
-    let evaluator = Evaluator::new().map_err(setup)?;
-    // Compile first: a broken policy is reported before any plans are read.
-    let policy = evaluator
-        .policy_with_plugins(args.policy.policy.as_deref(), &args.policy.plugins)
-        .map_err(setup)?;
-    let (regions, plans) = evaluator.load_plans(&args.source)?;
-    let decision = evaluator.decide(&policy, &plans, &ctx).map_err(setup)?;
+    let Answer {
+        regions,
+        policy,
+        ctx,
+        horizon,
+        decision,
+    } = answer(&args.source, &args.policy, "--at", &args.at, &args.duration)?;
 
     let blocked = decision.verdict == Verdict::Deny
         || (decision.verdict == Verdict::Warn && args.fail_on_warn);

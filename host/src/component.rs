@@ -187,6 +187,9 @@ fn explain(e: wasmtime::Error, what: &str, limits: Limits) -> anyhow::Error {
     anyhow::Error::from(e).context(format!("the gate component failed while {what}"))
 }
 
+/// A policy compiled in one [`Session`]'s store (a handle to the WIT `engine` resource).
+pub struct CompiledPolicy(wasmtime::component::ResourceAny);
+
 /// One fresh store and instance: parse, compile and evaluate in it.
 pub struct Session {
     store: Store<State>,
@@ -219,78 +222,49 @@ impl Session {
             .map_err(|e| explain(e, "reading the default policy", self.limits))
     }
 
-    /// Compiles `doc` and returns its rule names, or the policy error.
-    pub fn check_policy(&mut self, doc: &str) -> Result<Result<Vec<String>, PolicyError>> {
-        let engine = self.bindings.plangate_gate_policy().engine();
-        let compiled = engine
+    /// Compiles a policy document in this store; `Ok(Err(..))` names what is wrong with it.
+    pub fn compile(&mut self, doc: &str) -> Result<Result<CompiledPolicy, PolicyError>> {
+        let compiled = self
+            .bindings
+            .plangate_gate_policy()
+            .engine()
             .call_compile(&mut self.store, doc)
             .map_err(|e| explain(e, "compiling the policy", self.limits))?;
-        let handle = match compiled {
-            Ok(h) => h,
-            Err(e) => return Ok(Err(e)),
-        };
-        let names = engine
-            .call_rule_names(&mut self.store, handle)
-            .map_err(|e| explain(e, "listing the policy's rules", self.limits))?;
-        Ok(Ok(names))
+        Ok(compiled.map(CompiledPolicy))
     }
 
-    /// Compiles `doc` and returns the plugins it names.
-    pub fn plugin_specs(&mut self, doc: &str) -> Result<Result<Vec<PluginSpec>, PolicyError>> {
-        let engine = self.bindings.plangate_gate_policy().engine();
-        let handle = match engine
-            .call_compile(&mut self.store, doc)
-            .map_err(|e| explain(e, "compiling the policy", self.limits))?
-        {
-            Ok(h) => h,
-            Err(e) => return Ok(Err(e)),
-        };
-        let specs = engine
-            .call_plugins(&mut self.store, handle)
-            .map_err(|e| explain(e, "listing the policy's plugins", self.limits))?;
-        Ok(Ok(specs))
+    /// The compiled policy's rule names, in document order.
+    pub fn rule_names(&mut self, policy: &CompiledPolicy) -> Result<Vec<String>> {
+        self.bindings
+            .plangate_gate_policy()
+            .engine()
+            .call_rule_names(&mut self.store, policy.0)
+            .map_err(|e| explain(e, "listing the policy's rules", self.limits))
     }
 
-    /// Compiles `doc` and evaluates `plans` in `ctx`, merging plugin findings.
-    pub fn evaluate_with_plugins(
+    /// The plugins the compiled policy names.
+    pub fn plugin_specs(&mut self, policy: &CompiledPolicy) -> Result<Vec<PluginSpec>> {
+        self.bindings
+            .plangate_gate_policy()
+            .engine()
+            .call_plugins(&mut self.store, policy.0)
+            .map_err(|e| explain(e, "listing the policy's plugins", self.limits))
+    }
+
+    /// Evaluates `plans` in `ctx` with the compiled policy, merging plugin findings (if any).
+    pub fn evaluate(
         &mut self,
-        doc: &str,
+        policy: &CompiledPolicy,
         plans: &[Plan],
         ctx: &Context,
         extra: &[PluginFindings],
-    ) -> Result<Result<Decision, PolicyError>> {
+    ) -> Result<Decision> {
         let engine = self.bindings.plangate_gate_policy().engine();
-        let handle = match engine
-            .call_compile(&mut self.store, doc)
-            .map_err(|e| explain(e, "compiling the policy", self.limits))?
-        {
-            Ok(h) => h,
-            Err(e) => return Ok(Err(e)),
+        let decided = if extra.is_empty() {
+            engine.call_evaluate(&mut self.store, policy.0, plans, ctx)
+        } else {
+            engine.call_evaluate_with_plugins(&mut self.store, policy.0, plans, ctx, extra)
         };
-        let decision = engine
-            .call_evaluate_with_plugins(&mut self.store, handle, plans, ctx, extra)
-            .map_err(|e| explain(e, "evaluating the policy", self.limits))?;
-        Ok(Ok(decision))
-    }
-
-    /// Compiles `doc` and evaluates `plans` in `ctx` with it.
-    pub fn evaluate(
-        &mut self,
-        doc: &str,
-        plans: &[Plan],
-        ctx: &Context,
-    ) -> Result<Result<Decision, PolicyError>> {
-        let engine = self.bindings.plangate_gate_policy().engine();
-        let compiled = engine
-            .call_compile(&mut self.store, doc)
-            .map_err(|e| explain(e, "compiling the policy", self.limits))?;
-        let handle = match compiled {
-            Ok(h) => h,
-            Err(e) => return Ok(Err(e)),
-        };
-        let decision = engine
-            .call_evaluate(&mut self.store, handle, plans, ctx)
-            .map_err(|e| explain(e, "evaluating the policy", self.limits))?;
-        Ok(Ok(decision))
+        decided.map_err(|e| explain(e, "evaluating the policy", self.limits))
     }
 }

@@ -62,14 +62,11 @@ impl Evaluator {
             Some(p) => (read_policy(p)?, p.display().to_string()),
             None => (session.default_policy()?, "default".to_string()),
         };
-        let mut rules = match session.check_policy(&doc)? {
-            Ok(rules) => rules,
-            Err(e) => return Err(policy_error(&name, &e.message)),
-        };
-        let specs = match session.plugin_specs(&doc)? {
-            Ok(specs) => specs,
-            Err(e) => return Err(policy_error(&name, &e.message)),
-        };
+        let compiled = session
+            .compile(&doc)?
+            .map_err(|e| policy_error(&name, &e.message))?;
+        let mut rules = session.rule_names(&compiled)?;
+        let specs = session.plugin_specs(&compiled)?;
         let base = path.and_then(Path::parent).unwrap_or(Path::new("."));
         let mut plugins = Vec::new();
         for spec in specs {
@@ -175,23 +172,66 @@ impl Evaluator {
     /// Evaluates `plans` with `policy` in a fresh store, after running its plugins
     /// (each in its own sandbox). A plugin failure is an error: fail closed.
     pub fn decide(&self, policy: &LoadedPolicy, plans: &[Plan], ctx: &Context) -> Result<Decision> {
+        let mut extra = Vec::with_capacity(policy.plugins.len());
+        for (plugin, cap) in &policy.plugins {
+            extra.push(PluginFindings {
+                plugin: plugin.name.clone(),
+                severity_cap: *cap,
+                findings: self.plugin_host()?.evaluate(plugin, plans, ctx)?,
+            });
+        }
         let mut session = self.gate.session()?;
-        let decided = if policy.plugins.is_empty() {
-            session.evaluate(&policy.doc, plans, ctx)?
-        } else {
-            let host = self.plugin_host()?;
-            let mut extra = Vec::with_capacity(policy.plugins.len());
-            for (plugin, cap) in &policy.plugins {
-                extra.push(PluginFindings {
-                    plugin: plugin.name.clone(),
-                    severity_cap: *cap,
-                    findings: host.evaluate(plugin, plans, ctx)?,
-                });
-            }
-            session.evaluate_with_plugins(&policy.doc, plans, ctx, &extra)?
-        };
-        decided.map_err(|e| policy_error(&policy.name, &e.message))
+        let compiled = session
+            .compile(&policy.doc)?
+            .map_err(|e| policy_error(&policy.name, &e.message))?;
+        session.evaluate(&compiled, plans, ctx, &extra)
     }
+}
+
+/// The answer to one question, with what was asked.
+pub struct Answer {
+    /// The regions the plans came from.
+    pub regions: Vec<String>,
+    /// The policy that decided.
+    pub policy: LoadedPolicy,
+    /// The deploy window, cluster filter and horizon.
+    pub ctx: Context,
+    /// The search horizon.
+    pub horizon: TimeDelta,
+    /// The component's decision.
+    pub decision: Decision,
+}
+
+/// Asks end to end whether a deploy of `duration` may start at `at` (`at_flag` names
+/// the flag in messages): flags, then the policy (so a broken one is reported before
+/// any plans are read), then the plans, then the decision.
+pub fn answer(
+    source: &SourceArgs,
+    policy: &PolicyArgs,
+    at_flag: &str,
+    at: &str,
+    duration: &str,
+) -> Result<Answer, Undecided> {
+    let setup = Undecided::Setup;
+    let at = crate::times::parse_at(at, chrono::Utc::now())
+        .with_context(|| format!("invalid {at_flag}"))
+        .map_err(setup)?;
+    let duration = parse_duration("--duration", duration).map_err(setup)?;
+    let horizon = horizon(policy).map_err(setup)?;
+    let ctx = context(at, duration, source.cluster.as_deref(), horizon).map_err(setup)?;
+    let evaluator = Evaluator::new().map_err(setup)?;
+    let loaded = evaluator
+        .policy_with_plugins(policy.policy.as_deref(), &policy.plugins)
+        .map_err(setup)?;
+    let (regions, plans) = evaluator.load_plans(source)?;
+    let decision = evaluator.decide(&loaded, &plans, &ctx).map_err(setup)?;
+    Ok(Answer {
+        regions,
+        policy: loaded,
+        ctx,
+        horizon,
+        decision,
+    })
 }
 
 /// The deploy question: a window, a cluster filter and a search horizon.

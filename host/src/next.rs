@@ -1,15 +1,13 @@
 //! `plangate next`: the earliest clear start for a deploy of a given duration.
 
-use anyhow::Context as _;
-use chrono::Utc;
 use serde_json::json;
 
 use crate::check::print;
 use crate::cli::{Format, NextArgs};
 use crate::error::{Exit, Undecided, render as render_error};
-use crate::evaluate::{Evaluator, context, horizon};
+use crate::evaluate::{Answer, answer};
 use crate::render::finding_json;
-use crate::times::{format, human, parse_at, parse_duration};
+use crate::times::{format, human};
 
 /// Runs `next`: prints the instant and exits 0, or says "none" and exits 1.
 pub fn run(args: &NextArgs) -> Exit {
@@ -23,19 +21,21 @@ pub fn run(args: &NextArgs) -> Exit {
 }
 
 fn next(args: &NextArgs) -> Result<Exit, Undecided> {
-    let setup = Undecided::Setup;
-    let after = parse_at(&args.after, Utc::now())
-        .context("invalid --after")
-        .map_err(setup)?;
-    let duration = parse_duration("--duration", &args.duration).map_err(setup)?;
-    let horizon = horizon(&args.policy).map_err(setup)?;
-    let ctx = context(after, duration, args.source.cluster.as_deref(), horizon).map_err(setup)?;
-    let evaluator = Evaluator::new().map_err(setup)?;
-    let policy = evaluator
-        .policy_with_plugins(args.policy.policy.as_deref(), &args.policy.plugins)
-        .map_err(setup)?;
-    let (_, plans) = evaluator.load_plans(&args.source)?;
-    let d = evaluator.decide(&policy, &plans, &ctx).map_err(setup)?;
+    let Answer {
+        policy,
+        ctx,
+        horizon,
+        decision: d,
+        ..
+    } = answer(
+        &args.source,
+        &args.policy,
+        "--after",
+        &args.after,
+        &args.duration,
+    )?;
+    let duration =
+        chrono::TimeDelta::seconds(ctx.deploy.end.epoch_seconds - ctx.deploy.start.epoch_seconds);
     let exit = if d.next_clear_start.is_some() {
         Exit::Allow
     } else {
