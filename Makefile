@@ -23,8 +23,10 @@ lint: setup
 
 # The whole suite: formatting, lints, guest unit tests, host unit tests, the
 # end-to-end tests that run the real binary with the real component, the example
-# policy tests, and the component under Node via jco.
+# policy tests, and the component under Node via jco. The later steps use the
+# binary `cargo test` built: `cargo run` would rebuild it without the
+# dev-dependency features.
 test: lint
 	$(CARGO) test --release --workspace
-	$(PLANGATE) test examples
+	target/release/plangate test examples
 	cd tests/node && npm install --no-audit --no-fund --silent && node --test
