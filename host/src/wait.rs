@@ -44,6 +44,17 @@ fn blocking_summary(d: &Decision) -> String {
 }
 
 fn wait(args: &WaitArgs) -> anyhow::Result<Exit> {
+    if args
+        .source
+        .response
+        .as_deref()
+        .is_some_and(|p| p.as_os_str() == "-")
+    {
+        return Err(crate::error::hinted(
+            "wait re-reads the plans every interval, and standard input can be read only once",
+            "pass --response FILE (plangate re-reads it), or drop --response to fetch from ACK",
+        ));
+    }
     let duration = parse_duration("--duration", &args.duration)?;
     let timeout = parse_duration("--timeout", &args.timeout)?.to_std()?;
     let interval = parse_duration("--interval", &args.interval)?.to_std()?;

@@ -335,6 +335,24 @@ fn wait_returns_when_the_plans_clear_and_times_out_otherwise() {
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.starts_with("allowed after "), "{r:?}");
 
+    // Standard input cannot be re-read.
+    let r = plangate(&[
+        "wait",
+        "--region",
+        "cn-hangzhou",
+        "--response",
+        "-",
+        "--duration",
+        "1h",
+        "--timeout",
+        "5s",
+    ]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("standard input can be read only once"),
+        "{r:?}"
+    );
+
     // A bad policy is not something to wait out.
     let bad = temp_file(b"version = 1\n[[rule]]\nkind = \"nope\"\n");
     let r = plangate(&[
