@@ -442,12 +442,11 @@ fn rule_hits(
                             plan,
                             Some(conflict),
                             format!(
-                                "{} plan {} ({}) on {} {} runs {} to {}{}, overlapping the deploy window{}",
+                                "{} plan {} ({}){} runs {} to {}{}, overlapping the deploy window{}",
                                 plan_type_name(&plan.plan_type),
                                 plan.plan_id,
                                 plan_state_name(&plan.state),
-                                target_type_name(&plan.target_type),
-                                plan.target_id,
+                                target_desc(plan),
                                 time::format(ps),
                                 time::format(pe),
                                 margins,
@@ -471,13 +470,21 @@ fn rule_hits(
                         rule.severity,
                         plan,
                         conflict,
-                        format!(
-                            "{} plan {} on {} {} is executing now; deploys wait until it finishes, whatever its scheduled end",
-                            plan_type_name(&plan.plan_type),
-                            plan.plan_id,
-                            target_type_name(&plan.target_type),
-                            plan.target_id
-                        ),
+                        match &plan.state {
+                            PlanState::Other(raw) => format!(
+                                "{} plan {}{} is in state {raw:?}, which this version does not know; \
+                                 it may be running, so deploys wait until its state is known",
+                                plan_type_name(&plan.plan_type),
+                                plan.plan_id,
+                                target_desc(plan)
+                            ),
+                            _ => format!(
+                                "{} plan {}{} is executing now; deploys wait until it finishes, whatever its scheduled end",
+                                plan_type_name(&plan.plan_type),
+                                plan.plan_id,
+                                target_desc(plan)
+                            ),
+                        },
                     ),
                     clears_at: None,
                 });
@@ -594,6 +601,17 @@ fn rule_hits(
         },
         // Judged for all allow windows together, in `allow_window_hit`.
         Kind::AllowWindow(_) => {}
+    }
+}
+
+/// ` on nodepool np-1`, or nothing when the API gave no target.
+fn target_desc(plan: &Plan) -> String {
+    let ty = target_type_name(&plan.target_type);
+    match (ty.is_empty(), plan.target_id.is_empty()) {
+        (true, true) => String::new(),
+        (false, true) => format!(" on a {ty}"),
+        (true, false) => format!(" on {}", plan.target_id),
+        (false, false) => format!(" on {ty} {}", plan.target_id),
     }
 }
 

@@ -47,6 +47,28 @@ pub fn parse_response(body: &str) -> Result<Vec<Plan>, ParseError> {
             kind(&root.0)
         )));
     };
+    // An API error delivered as a body (whatever the HTTP status) is not "no plans".
+    if !root.contains_key("plans") {
+        let text = |keys: [&str; 2]| {
+            keys.iter()
+                .find_map(|k| root.get(*k).and_then(Value::as_str))
+                .map(str::to_string)
+        };
+        if let Some(code) = text(["Code", "code"]) {
+            let message = text(["Message", "message"]).unwrap_or_default();
+            let request = text(["RequestId", "requestId"])
+                .map(|r| format!(" (RequestId {r})"))
+                .unwrap_or_default();
+            return Err(error(format!(
+                "response is an API error, not a list of plans: {code}: {message}{request}"
+            )));
+        }
+        if let Some(key) = root.keys().find(|k| k.eq_ignore_ascii_case("plans")) {
+            return Err(error(format!(
+                "response has a field {key:?} but no \"plans\" (field names are case-sensitive)"
+            )));
+        }
+    }
     let plans = match root.get("plans") {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(items)) => items,
@@ -378,6 +400,30 @@ mod tests {
         assert!(parse_response("{}").unwrap().is_empty());
         assert!(parse_response(r#"{"plans":null}"#).unwrap().is_empty());
         assert!(parse_response(r#"{"plans":[]}"#).unwrap().is_empty());
+    }
+
+    #[test]
+    fn error_bodies_and_miscased_plans_are_errors_not_zero_plans() {
+        let e = parse_response(
+            r#"{"code":"Forbidden.RAM","message":"no permission","requestId":"R-1"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            "response is an API error, not a list of plans: Forbidden.RAM: no permission (RequestId R-1)"
+        );
+        let e = parse_response(r#"{"Plans":[]}"#).unwrap_err();
+        assert!(
+            e.message.contains("field \"Plans\" but no \"plans\""),
+            "{}",
+            e.message
+        );
+        // A body with other fields and no plans is still zero plans.
+        assert!(
+            parse_response(r#"{"request_id":"R-2"}"#)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

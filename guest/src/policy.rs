@@ -291,6 +291,20 @@ fn compile_rule(raw: Value) -> Result<Rule, (Option<String>, String)> {
     };
     let name = name.unwrap_or_else(|| kind.clone());
     let fail = |e: String| (Some(name.clone()), e);
+    // Findings carry rule names: they must not pass for built-in or plugin findings.
+    let reserved = [crate::eval::INVALID_PLAN, crate::eval::INVALID_CONTEXT];
+    if reserved.contains(&name.as_str())
+        || (name == crate::eval::ALLOW_WINDOW && kind != "allow-window")
+    {
+        return Err(fail(format!(
+            "field name: {name:?} is the name of a built-in finding; choose another"
+        )));
+    }
+    if name.contains('/') {
+        return Err(fail(
+            "field name: '/' is reserved for plugin findings (plugin/rule); choose another".into(),
+        ));
+    }
     let severity = match obj.remove("severity") {
         None => None,
         Some(Value::String(s)) => Some(match s.as_str() {
@@ -713,6 +727,20 @@ mod tests {
     }
 
     #[test]
+    fn reserved_rule_names_are_rejected() {
+        let e = err("version = 1\n[[rule]]\nkind = \"executing\"\nname = \"invalid-plan\"\n");
+        assert!(e.contains("built-in finding"), "{e}");
+        let e = err("version = 1\n[[rule]]\nkind = \"executing\"\nname = \"allow-window\"\n");
+        assert!(e.contains("built-in finding"), "{e}");
+        let e = err("version = 1\n[[rule]]\nkind = \"executing\"\nname = \"np/x\"\n");
+        assert!(e.contains("reserved for plugin findings"), "{e}");
+        let e = err(
+            "version = 1\n[[rule]]\nkind = \"plan-window\"\nname = \"x\"\nmargin_before = \"100000000d\"\n",
+        );
+        assert!(e.starts_with("rule 1 (x): field margin_before:"), "{e}");
+    }
+
+    #[test]
     fn globs() {
         assert!(glob("c8f3*", "c8f3a1b2"));
         assert!(glob("*", ""));
@@ -836,7 +864,7 @@ timezone = "Europe/Berlin"
             ),
             (
                 "schedule = \"0 18 * * 5\"\nduration = \"400d\"\ntimezone = \"UTC\"\n",
-                "rule 1 (x): field duration: 9600h is longer than the 366 days",
+                "rule 1 (x): field duration: \"400d\" is longer than 366 days",
             ),
             (
                 "schedule = \"0 18 * * 5\"\nduration = \"62h\"\ntimezon = \"UTC\"\n",

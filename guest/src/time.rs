@@ -98,9 +98,18 @@ pub fn format(ts: &Timestamp) -> String {
 
 /// Parses a human duration such as `30m`, `1h30m` or `62h` into a positive
 /// `chrono::TimeDelta`.
+/// Durations longer than this are rejected (margins, lookbacks, windows): a year
+/// is far past any sensible value, and it keeps instant arithmetic in range.
+pub const MAX_DURATION_DAYS: u64 = 366;
+
+/// Parses a human duration such as `30m`, `1h30m` or `62h`, at most
+/// [`MAX_DURATION_DAYS`] long.
 pub fn parse_duration(raw: &str) -> Result<chrono::TimeDelta, String> {
     let d = humantime::parse_duration(raw.trim())
         .map_err(|e| format!("{raw:?} is not a duration like '30m' or '1h30m': {e}"))?;
+    if d > std::time::Duration::from_secs(MAX_DURATION_DAYS * 86_400) {
+        return Err(format!("{raw:?} is longer than {MAX_DURATION_DAYS} days"));
+    }
     chrono::TimeDelta::from_std(d).map_err(|_| format!("{raw:?} is too long a duration"))
 }
 
@@ -157,6 +166,9 @@ mod tests {
         assert_eq!(parse_duration("1h30m").unwrap().num_seconds(), 5400);
         assert_eq!(parse_duration("62h").unwrap().num_seconds(), 223_200);
         assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("366d").is_ok());
+        let e = parse_duration("100000000d").unwrap_err();
+        assert!(e.contains("longer than 366 days"), "{e}");
         assert!(parse_duration("-5m").is_err());
     }
 }
