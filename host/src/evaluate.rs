@@ -128,14 +128,20 @@ impl Evaluator {
         let mut session = self.gate.session().map_err(Undecided::Setup)?;
         let mut plans: Vec<Plan> = Vec::new();
         for fetched in bodies {
+            // Plans from earlier bodies of the same region (live mode asks several
+            // times per region); duplicates within one body are all kept and judged.
+            let earlier = plans.len();
             let parsed = match session
                 .parse_response(&fetched.body)
                 .map_err(Undecided::Setup)?
             {
                 Ok(parsed) => parsed,
                 Err(e) => {
+                    // serde_json's messages already say "at line L column C".
                     let at = match (e.line, e.column) {
-                        (Some(l), Some(c)) => format!(" (line {l}, column {c})"),
+                        (Some(l), Some(c)) if !e.message.contains(" at line ") => {
+                            format!(" (line {l}, column {c})")
+                        }
                         _ => String::new(),
                     };
                     return Err(Undecided::Plans(hinted(
@@ -149,7 +155,7 @@ impl Evaluator {
             };
             // Several queries per region can return the same plan: keep the first copy.
             for mut p in parsed {
-                let seen = plans.iter().any(|q| {
+                let seen = plans[..earlier].iter().any(|q| {
                     q.plan_id == p.plan_id && q.region.as_deref() == Some(fetched.region.as_str())
                 });
                 if !seen {
@@ -200,6 +206,8 @@ pub struct Answer {
     pub horizon: TimeDelta,
     /// The component's decision.
     pub decision: Decision,
+    /// How many plans were read or fetched, before the cluster filter.
+    pub plans_total: usize,
 }
 
 /// Asks end to end whether a deploy of `duration` may start at `at` (`at_flag` names
@@ -231,6 +239,7 @@ pub fn answer(
         ctx,
         horizon,
         decision,
+        plans_total: plans.len(),
     })
 }
 

@@ -316,7 +316,10 @@ fn a_plan_with_a_bad_timestamp_denies_naming_it() {
 #[test]
 fn malformed_responses_exit_2_saying_where() {
     let cases: &[(&[u8], &str)] = &[
-        (b"{\"plans\": [\n  {\"plan_id\": }\n]}", "line 2, column"),
+        (
+            b"{\"plans\": [\n  {\"plan_id\": }\n]}",
+            "at line 2 column 15",
+        ),
         (b"<html>502</html>", "not valid JSON"),
         (b"[]", "must be a JSON object"),
         (b"", "EOF while parsing"),
@@ -383,6 +386,15 @@ fn bad_flags_exit_2_with_a_hint() {
             "--duration \"forever\" is not a duration",
         ),
         (&["--duration", "0s"], "--duration must be longer than zero"),
+        (
+            &["--duration", "1ns"],
+            "--duration must be at least one second",
+        ),
+        (
+            &["--at", "2026-12-03 15:00:00+08:00"],
+            "write a 'T' between date and time",
+        ),
+        (&["--cluster", ""], "must not be empty"),
         (&["--horizon=-3d"], "--horizon"),
         (&["--format", "yaml"], "invalid value 'yaml'"),
     ];
@@ -505,4 +517,115 @@ fn policy_default_round_trips_through_policy_check() {
     let r = plangate(&["policy", "check", bad.path().to_str().unwrap()]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("unknown kind \"freeze-ish\""), "{r:?}");
+}
+
+#[test]
+fn duplicate_plan_ids_in_one_body_are_all_judged() {
+    // A Canceled copy first must not hide the Executing master upgrade behind it.
+    let f = temp_file(
+        br#"{"plans":[
+        {"plan_id":"P-1","cluster_id":"c1","state":"Canceled","type":"CLUSTER_UPGRADE_MASTER","start_time":"2026-12-03T06:00:00Z","end_time":"2026-12-03T08:00:00Z"},
+        {"plan_id":"P-1","cluster_id":"c1","state":"Executing","type":"CLUSTER_UPGRADE_MASTER","start_time":"2026-12-03T06:00:00Z","end_time":"2026-12-03T08:00:00Z"}]}"#,
+    );
+    let r = check(
+        f.path().to_str().unwrap(),
+        &["--at", "2026-12-03T07:00:00Z", "--format", "json"],
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    let j = r.json();
+    assert_eq!(j["plans_considered"], 2);
+    assert_eq!(
+        rules(&j),
+        [
+            ("master-upgrade".to_string(), "P-1".to_string()),
+            ("executing".to_string(), "P-1".to_string())
+        ]
+    );
+}
+
+#[test]
+fn api_error_bodies_and_unknown_clusters_are_not_silently_allowed() {
+    let f = temp_file(br#"{"code":"Forbidden.RAM","message":"no permission","requestId":"R-9"}"#);
+    let r = check(f.path().to_str().unwrap(), &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("response is an API error, not a list of plans: Forbidden.RAM: no permission (RequestId R-9)"),
+        "{r:?}"
+    );
+    let r = check(
+        &mixed(),
+        &["--cluster", "c-typo", "--at", "2026-12-03T10:00:00+08:00"],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("warning: none of the 8 plans is for cluster c-typo"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_mistyped_response_path_never_fails_open() {
+    let r = check("/nonexistent/plans.json", &["--fail-open"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("cannot open response file /nonexistent/plans.json"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn text_from_the_api_cannot_drive_the_terminal() {
+    let f = temp_file(
+        b"{\"plans\":[{\"plan_id\":\"P-\\u001b[2J\\u0007evil\",\"cluster_id\":\"c1\",\"state\":\"Executing\",\"type\":\"CVE_FIX\"}]}",
+    );
+    let r = check(f.path().to_str().unwrap(), &["--color", "never"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        !r.stdout.contains('\x1b') && !r.stdout.contains('\x07'),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("P-\\u{1b}[2J\\u{7}evil"), "{r:?}");
+}
+
+#[test]
+fn closed_or_full_stdout_is_not_a_panic() {
+    use std::process::{Command, Stdio};
+    // A reader that goes away (`| head`): the exit code still tells the answer.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_plangate"))
+        .args(["policy", "default"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A full disk loses the report: exit 2, never the verdict's code.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_plangate"))
+        .args([
+            "check",
+            "--region",
+            "cn-hangzhou",
+            "--at",
+            "2023-11-22T15:00:00+08:00",
+            "--response",
+        ])
+        .arg(fixture("seed-sample-response.json"))
+        .env("PLANGATE_CACHE_DIR", crate::support::cache_dir())
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write to standard output"));
 }
