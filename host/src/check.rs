@@ -1,6 +1,6 @@
 //! `plangate check`: decide, then render in the chosen format and map to an exit code.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 use serde_json::json;
 
@@ -8,6 +8,7 @@ use crate::cli::{CheckArgs, CheckFormat, ColorChoice};
 use crate::component::{Severity, Verdict};
 use crate::error::{Exit, Undecided, hinted, render as render_error};
 use crate::evaluate::{Answer, answer};
+use crate::output::{emit, sanitize};
 use crate::render::{Palette, Report, Request, json_report, text_report};
 use crate::report_ci::{github_report, junit_report};
 
@@ -21,19 +22,26 @@ pub fn run(args: &CheckArgs) -> Exit {
                 CheckFormat::Github => github_report(&report),
                 CheckFormat::Junit => junit_report(&report),
             };
-            print(&out);
             if let Some(reason) = &report.break_glass
                 && report.blocked()
             {
                 eprintln!(
-                    "warning: BREAK-GLASS: a blocked deploy is allowed because --break-glass was given: {reason}"
+                    "warning: BREAK-GLASS: a blocked deploy is allowed because --break-glass was given: {}",
+                    sanitize(reason, false)
                 );
             }
-            report.exit
+            if emit(&out) {
+                report.exit
+            } else {
+                Exit::Undecided
+            }
         }
         Err(Undecided::Plans(e)) if args.fail_open => {
-            fail_open(args, &e);
-            Exit::Allow
+            if fail_open(args, &e) {
+                Exit::Allow
+            } else {
+                Exit::Undecided
+            }
         }
         Err(u) => {
             eprint!("{}", render_error(u.error()));
@@ -42,8 +50,8 @@ pub fn run(args: &CheckArgs) -> Exit {
     }
 }
 
-/// Prints the loud fail-open report in the requested format.
-fn fail_open(args: &CheckArgs, e: &anyhow::Error) {
+/// Prints the loud fail-open report in the requested format; `false` if it was lost.
+fn fail_open(args: &CheckArgs, e: &anyhow::Error) -> bool {
     let message = format!("{e:#}");
     eprint!("{}", render_error(e));
     eprintln!(
@@ -72,13 +80,7 @@ fn fail_open(args: &CheckArgs, e: &anyhow::Error) {
         ),
         CheckFormat::Junit => crate::report_ci::junit_fail_open(&message),
     };
-    print(&out);
-}
-
-/// Writes to stdout; a closed pipe (e.g. `| head`) is not worth a panic.
-pub fn print(s: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(s.as_bytes()).and_then(|_| out.flush());
+    emit(&out)
 }
 
 /// Colour on a terminal unless NO_COLOR is set (or the flag says otherwise).
@@ -111,7 +113,17 @@ pub fn decide(args: &CheckArgs) -> Result<Report, Undecided> {
         ctx,
         horizon,
         decision,
+        plans_total,
     } = answer(&args.source, &args.policy, "--at", &args.at, &args.duration)?;
+    if let Some(cluster) = &args.source.cluster
+        && decision.plans_considered == 0
+        && plans_total > 0
+    {
+        eprintln!(
+            "warning: none of the {plans_total} plans is for cluster {}; is the cluster id right?",
+            sanitize(cluster, false)
+        );
+    }
 
     let blocked = decision.verdict == Verdict::Deny
         || (decision.verdict == Verdict::Warn && args.fail_on_warn);

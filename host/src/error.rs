@@ -59,13 +59,16 @@ impl Undecided {
 }
 
 /// Renders an error chain as `error: ...`, `  caused by: ...` lines and a final `hint:`.
+/// Text from outside (API messages, file contents) may be in it: control characters
+/// are made visible and registered secrets are redacted.
 pub fn render(e: &anyhow::Error) -> String {
-    let mut out = format!("error: {e}\n");
+    let clean = |s: String| crate::output::sanitize(&crate::output::redact(&s), true);
+    let mut out = format!("error: {}\n", clean(e.to_string()));
     for cause in e.chain().skip(1) {
-        out.push_str(&format!("  caused by: {cause}\n"));
+        out.push_str(&format!("  caused by: {}\n", clean(cause.to_string())));
     }
     if let Some(h) = e.chain().find_map(|c| c.downcast_ref::<Hinted>()) {
-        out.push_str(&format!("hint: {}\n", h.hint));
+        out.push_str(&format!("hint: {}\n", clean(h.hint.clone())));
     }
     out
 }

@@ -12,6 +12,7 @@ pub mod component;
 pub mod error;
 pub mod evaluate;
 pub mod next;
+pub mod output;
 pub mod plans;
 pub mod plugin;
 pub mod policy_test;
@@ -51,41 +52,43 @@ pub fn main() -> ExitCode {
         Command::Test(args) => policy_test::run(args),
         Command::Component(ComponentCommand::Path) => {
             match cache::export_component("plangate-gate", component::GATE_COMPONENT) {
-                Ok(path) => {
-                    println!("{}", path.display());
-                    Exit::Allow
-                }
+                Ok(path) => done(output::emit(&format!("{}\n", path.display()))),
                 Err(e) => fail(&e),
             }
         }
-        Command::Component(ComponentCommand::Wit) => {
-            print!("{}", component::GATE_WIT);
-            Exit::Allow
-        }
+        Command::Component(ComponentCommand::Wit) => done(output::emit(component::GATE_WIT)),
         Command::Policy(PolicyCommand::Default) => match policy_default() {
-            Ok(doc) => {
-                print!("{doc}");
-                Exit::Allow
-            }
+            Ok(doc) => done(output::emit(&doc)),
             Err(e) => fail(&e),
         },
         Command::Policy(PolicyCommand::Check { file }) => {
             match evaluate::Evaluator::new().and_then(|e| e.policy(Some(file))) {
                 Ok(policy) => {
                     let names = policy.rules;
-                    println!(
-                        "{}: valid, {} rules: {}",
-                        file.display(),
-                        names.len(),
-                        names.join(", ")
-                    );
-                    Exit::Allow
+                    let rules = match names.len() {
+                        0 => "no rules".to_string(),
+                        1 => format!("1 rule: {}", names[0]),
+                        n => format!("{n} rules: {}", names.join(", ")),
+                    };
+                    done(output::emit(&format!(
+                        "{}: valid, {rules}\n",
+                        file.display()
+                    )))
                 }
                 Err(e) => fail(&e),
             }
         }
     };
     ExitCode::from(exit as u8)
+}
+
+/// Exit 0 if the output was written, 2 if it was lost.
+fn done(written: bool) -> Exit {
+    if written {
+        Exit::Allow
+    } else {
+        Exit::Undecided
+    }
 }
 
 /// The default policy document, from the component.

@@ -2,10 +2,10 @@
 
 use serde_json::json;
 
-use crate::check::print;
 use crate::cli::{Format, NextArgs};
 use crate::error::{Exit, Undecided, render as render_error};
 use crate::evaluate::{Answer, answer};
+use crate::output::emit;
 use crate::render::finding_json;
 use crate::times::{format, human};
 
@@ -63,6 +63,5 @@ fn next(args: &NextArgs) -> Result<Exit, Undecided> {
             ),
         },
     };
-    print(&out);
-    Ok(exit)
+    Ok(if emit(&out) { exit } else { Exit::Undecided })
 }

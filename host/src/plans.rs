@@ -2,11 +2,11 @@
 
 use serde_json::{Value, json};
 
-use crate::check::print;
 use crate::cli::{Format, PlansArgs};
 use crate::component::{Plan, Timestamp};
 use crate::error::{Exit, render as render_error};
 use crate::evaluate::Evaluator;
+use crate::output::{emit, sanitize};
 use crate::render::{plan_state_name, plan_type_name, target_type_name};
 use crate::times::format;
 
@@ -41,8 +41,11 @@ pub fn run(args: &PlansArgs) -> Exit {
         ),
         Format::Text => table(&plans),
     };
-    print(&out);
-    Exit::Allow
+    if emit(&out) {
+        Exit::Allow
+    } else {
+        Exit::Undecided
+    }
 }
 
 fn ts(t: &Option<Timestamp>) -> String {
@@ -82,7 +85,7 @@ fn table(plans: &[Plan]) -> String {
         if !p.problems.is_empty() {
             state.push_str(" (!)");
         }
-        rows.push(vec![
+        let row = [
             ts(&p.start_time),
             ts(&p.end_time),
             state,
@@ -90,7 +93,8 @@ fn table(plans: &[Plan]) -> String {
             format!("{} {}", target_type_name(&p.target_type), p.target_id),
             p.cluster_id.clone(),
             p.plan_id.clone(),
-        ]);
+        ];
+        rows.push(row.iter().map(|c| sanitize(c, false)).collect());
     }
     let widths: Vec<usize> = (0..rows[0].len())
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
@@ -108,7 +112,12 @@ fn table(plans: &[Plan]) -> String {
     let problems: Vec<String> = plans
         .iter()
         .filter(|p| !p.problems.is_empty())
-        .map(|p| format!("(!) {}: {}", p.plan_id, p.problems.join("; ")))
+        .map(|p| {
+            sanitize(
+                &format!("(!) {}: {}", p.plan_id, p.problems.join("; ")),
+                false,
+            )
+        })
         .collect();
     if !problems.is_empty() {
         out.push('\n');

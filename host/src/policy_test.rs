@@ -26,6 +26,7 @@ use crate::ack::Fetched;
 use crate::cli::TestArgs;
 use crate::error::{Exit, render as render_error};
 use crate::evaluate::{Evaluator, LoadedPolicy, context};
+use crate::output::emit;
 use crate::render::verdict_name;
 use crate::source::read_response;
 use crate::times::{format, parse_at, parse_duration};
@@ -80,8 +81,13 @@ impl CaseFields {
 pub fn run(args: &TestArgs) -> Exit {
     match run_all(&args.dir) {
         Ok((passed, failed)) => {
-            println!("{passed} passed, {failed} failed");
-            if failed > 0 { Exit::Deny } else { Exit::Allow }
+            if !emit(&format!("{passed} passed, {failed} failed\n")) {
+                Exit::Undecided
+            } else if failed > 0 {
+                Exit::Deny
+            } else {
+                Exit::Allow
+            }
         }
         Err(e) => {
             eprint!("{}", render_error(&e));
@@ -110,9 +116,22 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// Case files have `expect_verdict` somewhere; policy documents beside them do not.
+/// A `.toml` file is a case file when it has a case-file key at the top level and is
+/// not a policy document (`version`) or a Cargo manifest. A case file with a
+/// misspelled key is then rejected by the strict parser instead of being skipped.
 fn is_case_file(p: &Path) -> bool {
-    std::fs::read_to_string(p).is_ok_and(|s| s.contains("expect_verdict"))
+    let Ok(text) = std::fs::read_to_string(p) else {
+        return true;
+    };
+    let Ok(table) = toml::from_str::<toml::Table>(&text) else {
+        // Unparsable: a case file if it looks like one, so the error is reported.
+        return text.contains("expect") || text.contains("[[case]]");
+    };
+    let foreign = ["version", "package", "workspace"];
+    let ours = ["case", "response", "at", "policy", "expect_verdict"];
+    !foreign.iter().any(|k| table.contains_key(*k))
+        && (ours.iter().any(|k| table.contains_key(*k))
+            || table.keys().any(|k| k.starts_with("expect")))
 }
 
 fn run_all(dir: &Path) -> Result<(usize, usize)> {
@@ -132,7 +151,7 @@ fn run_all(dir: &Path) -> Result<(usize, usize)> {
             Ok(c) => c,
             Err(e) => {
                 failed += 1;
-                println!("FAIL  {}: {e:#}", file.display());
+                let _ = emit(&format!("FAIL  {}: {e:#}\n", file.display()));
                 continue;
             }
         };
@@ -147,15 +166,15 @@ fn run_all(dir: &Path) -> Result<(usize, usize)> {
             match run_case(&evaluator, &mut policies, &file, &case) {
                 Ok(None) => {
                     passed += 1;
-                    println!("ok    {label}");
+                    let _ = emit(&format!("ok    {label}\n"));
                 }
                 Ok(Some(why)) => {
                     failed += 1;
-                    println!("FAIL  {label}: {why}");
+                    let _ = emit(&format!("FAIL  {label}: {why}\n"));
                 }
                 Err(e) => {
                     failed += 1;
-                    println!("FAIL  {label}: {e:#}");
+                    let _ = emit(&format!("FAIL  {label}: {e:#}\n"));
                 }
             }
         }

@@ -11,6 +11,7 @@ use crate::component::{
     Decision, Finding, PlanState, PlanType, Severity, TargetType, Verdict, Window,
 };
 use crate::error::Exit;
+use crate::output::sanitize;
 use crate::times::{format, human, to_datetime};
 
 /// What was asked, for the report header.
@@ -287,11 +288,14 @@ pub fn text_report(report: &Report, p: Palette) -> String {
                 f.plan_type.as_ref().map_or("-", plan_type_name).to_string(),
                 f.state.as_ref().map_or("-", plan_state_name).to_string(),
             ];
+            for cell in &mut row {
+                *cell = sanitize(cell, false);
+            }
             if multi_region {
-                row.push(f.region.clone().unwrap_or_else(|| "-".into()));
+                row.push(sanitize(f.region.as_deref().unwrap_or("-"), false));
             }
             if region_wide {
-                row.push(f.cluster_id.clone().unwrap_or_else(|| "-".into()));
+                row.push(sanitize(f.cluster_id.as_deref().unwrap_or("-"), false));
             }
             row.push(f.conflict.as_ref().map_or("-".into(), |w| {
                 format!("{} .. {}", format(&w.start), format(&w.end))
@@ -327,7 +331,12 @@ pub fn text_report(report: &Report, p: Palette) -> String {
         }
         out.push('\n');
         for f in &d.findings {
-            let _ = writeln!(out, "  - {}: {}", f.rule, f.message);
+            let _ = writeln!(
+                out,
+                "  - {}: {}",
+                sanitize(&f.rule, false),
+                sanitize(&f.message, false)
+            );
         }
     }
 
@@ -336,11 +345,17 @@ pub fn text_report(report: &Report, p: Palette) -> String {
             .overridden()
             .iter()
             .map(|f| match &f.plan_id {
-                Some(id) => format!("{} ({id})", f.rule),
-                None => f.rule.clone(),
+                Some(id) => sanitize(&format!("{} ({id})", f.rule), false),
+                None => sanitize(&f.rule, false),
             })
             .collect();
-        let _ = writeln!(out, "\n{}break-glass:{} {reason}", p.red, p.reset);
+        let _ = writeln!(
+            out,
+            "\n{}break-glass:{} {}",
+            p.red,
+            p.reset,
+            sanitize(reason, false)
+        );
         let _ = writeln!(
             out,
             "overridden: {}",

@@ -9,6 +9,7 @@ use crate::cli::WaitArgs;
 use crate::component::{Decision, Severity, Verdict};
 use crate::error::{Exit, Undecided, render as render_error};
 use crate::evaluate::{Evaluator, LoadedPolicy, context, horizon};
+use crate::output::{emit, sanitize};
 use crate::times::{format, human, parse_duration};
 
 /// Runs `wait`: exit 0 once allowed, 1 on timeout, 2 on a setup error.
@@ -72,37 +73,47 @@ fn wait(args: &WaitArgs) -> anyhow::Result<Exit> {
                 if live {
                     eprint!("\r\x1b[2K");
                 }
-                println!(
-                    "allowed after {} ({} checks): verdict {}",
+                let line = format!(
+                    "allowed after {} ({} checks): verdict {}\n",
                     human(chrono::TimeDelta::from_std(started.elapsed()).unwrap_or_default()),
                     attempt,
                     crate::render::verdict_name(d.verdict)
                 );
-                return Ok(Exit::Allow);
+                return Ok(if emit(&line) {
+                    Exit::Allow
+                } else {
+                    Exit::Undecided
+                });
             }
             Ok(d) => blocking_summary(&d),
             Err(Undecided::Setup(e)) => return Err(e),
-            // Plans that cannot be read now may be readable later; the deploy stays blocked.
-            Err(Undecided::Plans(e)) => format!("could not read the plans ({e:#}); still blocked"),
+            // A saved response that cannot be read will not get better by waiting.
+            Err(Undecided::Plans(e)) if args.source.response.is_some() => return Err(e),
+            // A fetch that failed now may succeed later; the deploy stays blocked.
+            Err(Undecided::Plans(e)) => format!("could not fetch the plans ({e:#}); still blocked"),
         };
-        let elapsed = started.elapsed();
-        let left = timeout.saturating_sub(elapsed);
+        let status = sanitize(&status, false);
+        let left = timeout.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            if live {
+                eprint!("\r\x1b[2K");
+            }
+            let line = format!(
+                "timed out after {}: {status}\n",
+                human(chrono::TimeDelta::from_std(timeout).unwrap_or_default())
+            );
+            return Ok(if emit(&line) {
+                Exit::Deny
+            } else {
+                Exit::Undecided
+            });
+        }
         let left_text = human(chrono::TimeDelta::from_std(left).unwrap_or_default());
         if live {
             eprint!("\r\x1b[2Kwaiting: {status}; {left_text} left");
             let _ = std::io::stderr().flush();
         } else {
             eprintln!("waiting: {status}; {left_text} left");
-        }
-        if left.is_zero() {
-            if live {
-                eprintln!();
-            }
-            println!(
-                "timed out after {}: {status}",
-                human(chrono::TimeDelta::from_std(timeout).unwrap_or_default())
-            );
-            return Ok(Exit::Deny);
         }
         std::thread::sleep(interval.min(left).max(Duration::from_millis(10)));
     }

@@ -42,7 +42,9 @@ pub struct Secret(String);
 impl Secret {
     /// Wraps a secret.
     pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
+        let s = s.into();
+        crate::output::register_secret(&s);
+        Secret(s)
     }
 
     /// The secret itself, for signing and sending only.
