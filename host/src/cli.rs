@@ -60,6 +60,16 @@ pub enum PolicyCommand {
     },
 }
 
+/// Rejects an empty or blank value (an unset `$CLUSTER` must not mean "no cluster").
+fn non_empty(raw: &str) -> Result<String, String> {
+    let v = raw.trim();
+    if v.is_empty() {
+        Err("must not be empty (an unset variable?); leave the flag out for region-wide".into())
+    } else {
+        Ok(v.to_string())
+    }
+}
+
 /// Where plans come from: a saved response or ACK.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
@@ -67,7 +77,7 @@ pub struct SourceArgs {
     #[arg(long, value_name = "REGION[,REGION...]")]
     pub region: String,
     /// Only consider plans of this cluster (default: every cluster of the region).
-    #[arg(long, value_name = "CLUSTER_ID")]
+    #[arg(long, value_name = "CLUSTER_ID", value_parser = non_empty)]
     pub cluster: Option<String>,
     /// A saved ListOperationPlansForRegion response body, or `-` for standard input.
     #[arg(long, value_name = "FILE")]

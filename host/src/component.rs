@@ -180,7 +180,7 @@ fn explain(e: wasmtime::Error, what: &str, limits: Limits) -> anyhow::Error {
     let text = format!("{e:#}");
     if text.contains("memory") && (text.contains("grow") || text.contains("limit")) {
         return anyhow!(
-            "the gate component hit its memory limit while {what} (limit {} MiB): {text}",
+            "the gate component hit its memory limit while {what} (limit {} MiB)",
             limits.memory_bytes >> 20
         );
     }

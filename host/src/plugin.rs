@@ -141,9 +141,19 @@ impl PluginHost {
     pub fn load(&self, name: &str, path: &Path, config: String) -> Result<Plugin> {
         let bytes = std::fs::read(path)
             .with_context(|| format!("plugin {name}: cannot read {}", path.display()))?;
-        let (component, _) = crate::cache::load_component(&self.engine, "plugin", &bytes)
-            .with_context(|| {
-                format!("plugin {name}: {} is not a valid component", path.display())
+        let (component, _) =
+            crate::cache::load_component(&self.engine, "plugin", &bytes).map_err(|e| {
+                // wasmtime's message goes on to list the offending bytes; its first line says enough.
+                let why = e.root_cause().to_string();
+                let why = why
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_end_matches(" - expected=[");
+                anyhow!(
+                    "plugin {name}: {} is not a valid component: {why}",
+                    path.display()
+                )
             })?;
         Ok(Plugin {
             name: name.to_string(),
@@ -237,7 +247,7 @@ impl PluginHost {
         }
         if text.contains("memory") && (text.contains("grow") || text.contains("limit")) {
             return anyhow!(
-                "plugin {name} hit its memory limit while {what} (limit {} MiB): {text}",
+                "plugin {name} hit its memory limit while {what} (limit {} MiB)",
                 self.limits.memory_bytes >> 20
             );
         }

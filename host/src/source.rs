@@ -55,6 +55,16 @@ pub fn load_bodies(
                     "pass one --region with --response, or drop --response to fetch every region",
                 )));
             }
+            // A file that cannot be opened is the user's to fix (a typo in a path must
+            // not fail open); a file whose content is unusable is "could not decide".
+            if path.as_os_str() != "-" {
+                std::fs::File::open(path).map_err(|e| {
+                    Undecided::Setup(hinted(
+                        format!("cannot open {}: {e}", describe(path)),
+                        "pass a saved ListOperationPlansForRegion body, or - for standard input",
+                    ))
+                })?;
+            }
             let body = read_response(path, limit).map_err(Undecided::Plans)?;
             Ok(vec![Fetched {
                 region: regions[0].clone(),

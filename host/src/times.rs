@@ -8,7 +8,15 @@ use crate::component::Timestamp;
 /// Parses `--at`: `now` or an RFC 3339 instant with an offset.
 pub fn parse_at(raw: &str, now: DateTime<Utc>) -> Result<DateTime<FixedOffset>> {
     if raw.eq_ignore_ascii_case("now") {
-        return Ok(now.fixed_offset());
+        // Whole seconds: reports read better, and nothing here needs more.
+        let secs = DateTime::<Utc>::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+        return Ok(secs.fixed_offset());
+    }
+    // chrono also takes a space between date and time; RFC 3339 (and the API) use T.
+    if raw.as_bytes().get(10) == Some(&b' ') {
+        bail!(
+            "{raw:?} is not RFC 3339: write a 'T' between date and time, e.g. 2026-12-03T14:00:00+08:00"
+        );
     }
     match DateTime::parse_from_rfc3339(raw) {
         Ok(t) => Ok(t),
@@ -27,6 +35,10 @@ pub fn parse_duration(flag: &str, raw: &str) -> Result<TimeDelta> {
     };
     if d.is_zero() {
         bail!("{flag} must be longer than zero");
+    }
+    // Deploys are judged to the second; a sub-second deploy is a typo.
+    if flag == "--duration" && d < std::time::Duration::from_secs(1) {
+        bail!("{flag} must be at least one second");
     }
     if d > std::time::Duration::from_secs(366 * 24 * 3600) {
         bail!("{flag} {raw:?} is longer than a year");

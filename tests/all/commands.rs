@@ -418,3 +418,21 @@ fn policy_tests_report_passes_and_failures() {
     let r = plangate(&["test", empty.path().to_str().unwrap()]);
     assert_eq!(r.code, 2, "{r:?}");
 }
+
+#[test]
+fn policy_tests_do_not_skip_a_case_file_with_a_typo() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = fixture("seed-sample-response.json").display().to_string();
+    std::fs::write(
+        dir.path().join("typo.toml"),
+        format!("response = {sample:?}\nat = \"2023-11-22T15:00:00+08:00\"\nexpected_verdict = \"deny\"\n"),
+    )
+    .unwrap();
+    // A policy document beside it is not a case.
+    std::fs::write(dir.path().join("policy.toml"), "version = 1\n").unwrap();
+    let r = plangate(&["test", dir.path().to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains("typo.toml: invalid test file"), "{r:?}");
+    assert!(r.stdout.contains("expected_verdict"), "{r:?}");
+    assert_eq!(r.stdout.lines().last().unwrap(), "0 passed, 1 failed");
+}
