@@ -56,6 +56,13 @@ impl Undecided {
             Undecided::Setup(e) | Undecided::Plans(e) => e,
         }
     }
+
+    /// The underlying error, for callers that do not branch on the kind.
+    pub fn into_error(self) -> anyhow::Error {
+        match self {
+            Undecided::Setup(e) | Undecided::Plans(e) => e,
+        }
+    }
 }
 
 /// Renders an error chain as `error: ...`, `  caused by: ...` lines and a final `hint:`.

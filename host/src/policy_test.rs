@@ -24,7 +24,7 @@ use serde::Deserialize;
 
 use crate::ack::Fetched;
 use crate::cli::TestArgs;
-use crate::error::{Exit, render as render_error};
+use crate::error::{Exit, Undecided, render as render_error};
 use crate::evaluate::{Evaluator, LoadedPolicy, context};
 use crate::output::emit;
 use crate::render::verdict_name;
@@ -224,14 +224,15 @@ fn run_case(
         }
     };
     let response = base.join(need(&case.response, "response")?);
-    let body = read_response(&response, evaluator.max_body_bytes()?)?;
+    let body =
+        read_response(&response, evaluator.max_body_bytes()?).map_err(Undecided::into_error)?;
     let plans = evaluator
         .parse_bodies(&[Fetched {
             region: case.region.clone().unwrap_or_else(|| "test".into()),
             label: format!("response file {}", response.display()),
             body,
         }])
-        .map_err(|u| anyhow!("{:#}", u.error()))?;
+        .map_err(Undecided::into_error)?;
     let at = parse_at(&need(&case.at, "at")?, chrono::Utc::now()).context("field at")?;
     let duration = parse_duration("duration", case.duration.as_deref().unwrap_or("1h"))?;
     let horizon = parse_duration("horizon", case.horizon.as_deref().unwrap_or("14d"))?;

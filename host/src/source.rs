@@ -55,17 +55,7 @@ pub fn load_bodies(
                     "pass one --region with --response, or drop --response to fetch every region",
                 )));
             }
-            // A file that cannot be opened is the user's to fix (a typo in a path must
-            // not fail open); a file whose content is unusable is "could not decide".
-            if path.as_os_str() != "-" {
-                std::fs::File::open(path).map_err(|e| {
-                    Undecided::Setup(hinted(
-                        format!("cannot open {}: {e}", describe(path)),
-                        "pass a saved ListOperationPlansForRegion body, or - for standard input",
-                    ))
-                })?;
-            }
-            let body = read_response(path, limit).map_err(Undecided::Plans)?;
+            let body = read_response(path, limit)?;
             Ok(vec![Fetched {
                 region: regions[0].clone(),
                 label: describe(path),
@@ -92,18 +82,27 @@ pub fn describe(path: &Path) -> String {
 }
 
 /// Reads a response body, refusing more than `limit` bytes without reading it all.
-pub fn read_response(path: &Path, limit: u64) -> Result<String> {
-    let mut reader: Box<dyn Read> = if path.as_os_str() == "-" {
+///
+/// A file that cannot be opened is the user's to fix ([`Undecided::Setup`]: a typo in
+/// a path must not fail open); a body that cannot be read or used is
+/// [`Undecided::Plans`] ("could not decide").
+pub fn read_response(path: &Path, limit: u64) -> Result<String, Undecided> {
+    let reader: Box<dyn Read> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
         let file = std::fs::File::open(path).map_err(|e| {
-            hinted(
+            Undecided::Setup(hinted(
                 format!("cannot open {}: {e}", describe(path)),
                 "pass a saved ListOperationPlansForRegion body, or - for standard input",
-            )
+            ))
         })?;
         Box::new(file)
     };
+    read_body(reader, path, limit).map_err(Undecided::Plans)
+}
+
+/// Reads at most `limit` bytes of UTF-8 from `reader` (the response at `path`).
+fn read_body(mut reader: Box<dyn Read>, path: &Path, limit: u64) -> Result<String> {
     let mut bytes = Vec::new();
     reader
         .by_ref()

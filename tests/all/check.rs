@@ -2,19 +2,9 @@
 
 use serde_json::Value;
 
-use crate::support::{fixture, plangate, plangate_stdin, temp_file};
-
-const SAMPLE_PLAN: &str = "P-655c9c127e0e6603ef00****";
-const C8: &str = "c8f3a1b2c3d4e5f60718293a4b5c6d7e8";
-const C1: &str = "c1234567890abcdef1234567890abcdef";
-
-fn sample() -> String {
-    fixture("seed-sample-response.json").display().to_string()
-}
-
-fn mixed() -> String {
-    fixture("region-mixed-response.json").display().to_string()
-}
+use crate::support::{
+    C1, C8, SAMPLE_PLAN, fixture, mixed, plangate, plangate_stdin, sample, temp_file,
+};
 
 fn check(response: &str, extra: &[&str]) -> crate::support::Run {
     let mut args = vec!["check", "--region", "cn-hangzhou", "--response", response];

@@ -1,18 +1,7 @@
 //! The other commands and output formats: next, plans, wait, test, github, junit,
 //! --fail-on-warn and --break-glass.
 
-use crate::support::{fixture, plangate, temp_file};
-
-const SAMPLE_PLAN: &str = "P-655c9c127e0e6603ef00****";
-const C1: &str = "c1234567890abcdef1234567890abcdef";
-
-fn sample() -> String {
-    fixture("seed-sample-response.json").display().to_string()
-}
-
-fn mixed() -> String {
-    fixture("region-mixed-response.json").display().to_string()
-}
+use crate::support::{C1, SAMPLE_PLAN, mixed, plangate, sample, temp_file};
 
 fn at_sample(extra: &[&str]) -> crate::support::Run {
     let s = sample();
@@ -422,7 +411,7 @@ fn policy_tests_report_passes_and_failures() {
 #[test]
 fn policy_tests_do_not_skip_a_case_file_with_a_typo() {
     let dir = tempfile::tempdir().unwrap();
-    let sample = fixture("seed-sample-response.json").display().to_string();
+    let sample = sample();
     std::fs::write(
         dir.path().join("typo.toml"),
         format!("response = {sample:?}\nat = \"2023-11-22T15:00:00+08:00\"\nexpected_verdict = \"deny\"\n"),

@@ -5,17 +5,11 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::support::{fixture, plangate, plangate_env, temp_file};
-
-const C1: &str = "c1234567890abcdef1234567890abcdef";
+use crate::support::{C1, mixed, plangate, plangate_env, temp_file};
 
 /// A plugin component built by host/build.rs.
 fn built(name: &str) -> String {
     format!("{}/plugins/{name}.wasm", env!("OUT_DIR"))
-}
-
-fn mixed() -> String {
-    fixture("region-mixed-response.json").display().to_string()
 }
 
 fn root() -> PathBuf {

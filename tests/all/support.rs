@@ -4,6 +4,23 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
+/// The plan in the API documentation's sample response.
+pub const SAMPLE_PLAN: &str = "P-655c9c127e0e6603ef00****";
+/// A cluster of the mixed fixture with a scheduled master upgrade and an executing CVE fix.
+pub const C8: &str = "c8f3a1b2c3d4e5f60718293a4b5c6d7e8";
+/// A cluster of the mixed fixture with canceled, failed, executed and add-on plans.
+pub const C1: &str = "c1234567890abcdef1234567890abcdef";
+
+/// The API documentation's sample response, as a path argument.
+pub fn sample() -> String {
+    fixture("seed-sample-response.json").display().to_string()
+}
+
+/// The mixed-region fixture, as a path argument.
+pub fn mixed() -> String {
+    fixture("region-mixed-response.json").display().to_string()
+}
+
 /// Path of a file in `tests/fixtures`.
 pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
